@@ -1,0 +1,48 @@
+import dev.keymux.core.agent.Identity;
+import dev.keymux.core.agent.Session;
+import dev.keymux.core.client.AgentClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Sign-request latency through agent sockets, measured from one client connection:
+ * {@code java -cp keymux.jar bench/SignLatency.java COUNT NAME=SOCKET...}. Each agent gets the
+ * same warm-up and the same request count in the same run, so the numbers compare.
+ */
+public class SignLatency {
+  public static void main(String[] args) throws Exception {
+    int count = Integer.parseInt(args[0]);
+    System.out.printf("%-12s %8s %8s %8s %8s %8s   (microseconds, %d ed25519 sign requests, 64-byte data)%n",
+        "agent", "p50", "p90", "p99", "mean", "max", count);
+    for (int i = 1; i < args.length; i++) {
+      String[] nameSocket = args[i].split("=", 2);
+      run(nameSocket[0], Path.of(nameSocket[1]), count);
+    }
+  }
+
+  static void run(String name, Path socket, int count) throws Exception {
+    try (AgentClient client = new AgentClient(socket, Duration.ofSeconds(10))) {
+      Session s = Session.local();
+      List<Identity> ids = client.list(s);
+      Identity key = ids.stream().filter(id -> id.key().type().equals("ssh-ed25519")).findFirst()
+          .orElseThrow(() -> new IllegalStateException(name + " holds no ed25519 key"));
+      byte[] data = new byte[64];
+      for (int i = 0; i < Math.max(200, count / 5); i++) { // warm-up: JIT and connection
+        client.sign(s, key.key(), data, 0);
+      }
+      long[] micros = new long[count];
+      for (int i = 0; i < count; i++) {
+        data[0] = (byte) i;
+        long t0 = System.nanoTime();
+        client.sign(s, key.key(), data, 0);
+        micros[i] = (System.nanoTime() - t0) / 1000;
+      }
+      Arrays.sort(micros);
+      double mean = Arrays.stream(micros).average().orElse(0);
+      System.out.printf("%-12s %8d %8d %8d %8.0f %8d%n", name, micros[count / 2], micros[count * 9 / 10],
+          micros[count * 99 / 100], mean, micros[count - 1]);
+    }
+  }
+}

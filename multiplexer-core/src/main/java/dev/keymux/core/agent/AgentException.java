@@ -1,0 +1,47 @@
+package dev.keymux.core.agent;
+
+/**
+ * A request that an agent or backend could not carry out. The server turns it into exactly one
+ * reply: SSH_AGENT_EXTENSION_FAILURE for a failed supported extension, SSH_AGENT_FAILURE for
+ * everything else. The message is for the log and never contains secrets or signed data.
+ */
+public class AgentException extends Exception {
+
+  /** Why the request failed, as far as routing cares. */
+  public enum Kind {
+    /** This agent does not implement the operation at all; try another backend. */
+    UNSUPPORTED,
+    /** The operation was attempted and failed (refused, key unknown, token error, ...). */
+    FAILED,
+    /** A supported extension failed: reply SSH_AGENT_EXTENSION_FAILURE. */
+    EXTENSION_FAILED
+  }
+
+  private final Kind kind;
+
+  public AgentException(Kind kind, String message) {
+    super(message);
+    this.kind = kind;
+  }
+
+  public AgentException(Kind kind, String message, Throwable cause) {
+    super(message, cause);
+    this.kind = kind;
+  }
+
+  public Kind kind() {
+    return kind;
+  }
+
+  public static AgentException unsupported(String what) {
+    return new AgentException(Kind.UNSUPPORTED, what + " is not supported here");
+  }
+
+  public static AgentException failed(String message) {
+    return new AgentException(Kind.FAILED, message);
+  }
+
+  public static AgentException failed(String message, Throwable cause) {
+    return new AgentException(Kind.FAILED, message, cause);
+  }
+}

@@ -1,0 +1,17 @@
+package dev.keymux.core.agent;
+
+/** A key source behind keymux: an {@link Agent} with a name, a health state and a lifecycle. */
+public interface Backend extends Agent, AutoCloseable {
+  /** The name given in the configuration (e.g. "added", "yubikey"). */
+  String name();
+
+  default Health health() {
+    return Health.ok();
+  }
+
+  /** Called when keymux is locked: drop any decrypted key material that can be re-obtained. */
+  default void onLock() {}
+
+  @Override
+  default void close() {}
+}

@@ -1,0 +1,76 @@
+package dev.keymux.core.agent;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection as agents see it: who the peer is, the session bindings the client has
+ * recorded, and per-connection state a backend may attach (closed with the connection).
+ */
+public final class Session implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Session.class);
+  private static final AtomicLong IDS = new AtomicLong();
+
+  private final long id = IDS.incrementAndGet();
+  private final Peer peer;
+  private final List<SessionBinding> bindings = new ArrayList<>();
+  private final Map<Object, AutoCloseable> attachments = new ConcurrentHashMap<>();
+
+  public Session(Peer peer) {
+    this.peer = peer;
+  }
+
+  /** A session for calls that do not come from a socket (CLI, tests). */
+  public static Session local() {
+    return new Session(new Peer(ProcessHandle.current().pid(), -1, -1, "local"));
+  }
+
+  public long id() {
+    return id;
+  }
+
+  public Peer peer() {
+    return peer;
+  }
+
+  public synchronized List<SessionBinding> bindings() {
+    return List.copyOf(bindings);
+  }
+
+  /** Records a binding; the caller (the session-bind handler) has checked OpenSSH's rules. */
+  public synchronized void addBinding(SessionBinding binding) {
+    bindings.add(binding);
+  }
+
+  /**
+   * Per-connection state owned by a backend, created on first use and closed with the session
+   * (e.g. one upstream agent connection per client connection).
+   */
+  @SuppressWarnings("unchecked")
+  public <T extends AutoCloseable> T attachment(Object key, Function<Object, T> create) {
+    return (T) attachments.computeIfAbsent(key, create);
+  }
+
+  @Override
+  public void close() {
+    for (AutoCloseable c : attachments.values()) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.debug("closing session attachment failed", e);
+      }
+    }
+    attachments.clear();
+  }
+
+  @Override
+  public String toString() {
+    return "session " + id + " (pid " + peer.pid() + ", uid " + peer.uid() + ")";
+  }
+}

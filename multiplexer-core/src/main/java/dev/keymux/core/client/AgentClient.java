@@ -1,0 +1,155 @@
+package dev.keymux.core.client;
+
+import dev.keymux.core.agent.Agent;
+import dev.keymux.core.agent.AgentException;
+import dev.keymux.core.agent.Identity;
+import dev.keymux.core.agent.KeyBlob;
+import dev.keymux.core.agent.Session;
+import dev.keymux.core.wire.AgentCodec;
+import dev.keymux.core.wire.AgentRequest;
+import dev.keymux.core.wire.AgentRequest.*;
+import dev.keymux.core.wire.AgentResponse;
+import dev.keymux.core.wire.FrameIO;
+import dev.keymux.core.wire.ProtocolException;
+import java.io.IOException;
+import java.net.SocketTimeoutException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.newsclub.net.unix.AFUNIXSocket;
+import org.newsclub.net.unix.AFUNIXSocketAddress;
+
+/**
+ * An {@link Agent} that talks to another agent's socket (OpenSSH ssh-agent, gpg-agent, a
+ * forwarded agent, keymux itself). One client is one connection, so per-connection state such as
+ * session bindings stays with it; requests on it are serialized. A timeout or broken stream
+ * closes the connection: the next request reconnects.
+ */
+public final class AgentClient implements Agent, AutoCloseable {
+  private final Path socket;
+  private final Duration timeout;
+  private AFUNIXSocket connection;
+
+  public AgentClient(Path socket, Duration timeout) {
+    this.socket = socket;
+    this.timeout = timeout;
+  }
+
+  public Path socket() {
+    return socket;
+  }
+
+  /** Sends one request and returns the decoded response. */
+  public synchronized AgentResponse call(AgentRequest request) throws AgentException {
+    byte[] body = AgentCodec.encodeRequest(request);
+    try {
+      if (connection == null || connection.isClosed()) {
+        connection = AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socket.toFile()));
+        connection.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+      }
+      FrameIO.writeFrame(connection.getOutputStream(), body);
+      byte[] reply = FrameIO.readFrame(connection.getInputStream());
+      if (reply == null) {
+        throw new IOException("agent closed the connection");
+      }
+      return AgentCodec.decodeResponse(reply);
+    } catch (SocketTimeoutException e) {
+      disconnect();
+      throw AgentException.failed("agent at " + socket + " did not answer within " + timeout.toMillis() + " ms");
+    } catch (IOException e) {
+      disconnect();
+      throw AgentException.failed("agent at " + socket + ": " + e.getMessage(), e);
+    } catch (ProtocolException e) {
+      disconnect();
+      throw AgentException.failed("agent at " + socket + " sent a malformed reply: " + e.getMessage());
+    } finally {
+      java.util.Arrays.fill(body, (byte) 0);
+    }
+  }
+
+  private void expectSuccess(AgentRequest request) throws AgentException {
+    AgentResponse r = call(request);
+    if (!(r instanceof AgentResponse.Success)) {
+      throw AgentException.failed("agent refused " + request.getClass().getSimpleName() + " (" + r.getClass().getSimpleName() + ")");
+    }
+  }
+
+  @Override
+  public List<Identity> list(Session session) throws AgentException {
+    AgentResponse r = call(new RequestIdentities());
+    if (r instanceof AgentResponse.IdentitiesAnswer a) {
+      return a.identities();
+    }
+    throw AgentException.failed("agent answered a key list request with " + r.getClass().getSimpleName());
+  }
+
+  @Override
+  public byte[] sign(Session session, KeyBlob key, byte[] data, int flags) throws AgentException {
+    AgentResponse r = call(new SignRequest(key, data, flags));
+    if (r instanceof AgentResponse.SignResponse s) {
+      return s.signature();
+    }
+    throw AgentException.failed("agent refused to sign (" + r.getClass().getSimpleName() + ")");
+  }
+
+  @Override
+  public void add(Session session, AddIdentity request) throws AgentException {
+    expectSuccess(request);
+  }
+
+  @Override
+  public void remove(Session session, KeyBlob key) throws AgentException {
+    expectSuccess(new RemoveIdentity(key));
+  }
+
+  @Override
+  public void removeAll(Session session) throws AgentException {
+    expectSuccess(new RemoveAllIdentities());
+  }
+
+  @Override
+  public void addSmartcard(Session session, AddSmartcardKey request) throws AgentException {
+    expectSuccess(request);
+  }
+
+  @Override
+  public void removeSmartcard(Session session, RemoveSmartcardKey request) throws AgentException {
+    expectSuccess(request);
+  }
+
+  public void lock(byte[] passphrase) throws AgentException {
+    expectSuccess(new Lock(passphrase.clone()));
+  }
+
+  public void unlock(byte[] passphrase) throws AgentException {
+    expectSuccess(new Unlock(passphrase.clone()));
+  }
+
+  @Override
+  public AgentResponse extension(Session session, String name, byte[] contents) throws AgentException {
+    AgentResponse r = call(new Extension(name, contents));
+    if (r instanceof AgentResponse.Failure) {
+      throw AgentException.unsupported("extension " + name);
+    }
+    if (r instanceof AgentResponse.ExtensionFailure) {
+      throw new AgentException(AgentException.Kind.EXTENSION_FAILED, "extension " + name + " failed");
+    }
+    return r;
+  }
+
+  private void disconnect() {
+    if (connection != null) {
+      try {
+        connection.close();
+      } catch (IOException ignored) {
+        // already broken
+      }
+      connection = null;
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    disconnect();
+  }
+}

@@ -1,0 +1,198 @@
+package dev.keymux.core.keyring;
+
+import dev.keymux.core.agent.AgentException;
+import dev.keymux.core.agent.Backend;
+import dev.keymux.core.agent.Identity;
+import dev.keymux.core.agent.KeyBlob;
+import dev.keymux.core.agent.Session;
+import dev.keymux.core.keys.Fingerprints;
+import dev.keymux.core.keys.KeyFormatException;
+import dev.keymux.core.keys.SshPrivateKey;
+import dev.keymux.core.wire.AgentRequest.AddIdentity;
+import dev.keymux.core.wire.KeyConstraint;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keys added with {@code ssh-add}, held in memory only. Honours the lifetime and confirm
+ * constraints; any constraint it cannot honour makes it refuse the key (never add it
+ * unconstrained). Expired keys are wiped by a timer and are never listed or used.
+ */
+public final class InMemoryKeyring implements Backend {
+  private static final Logger log = LoggerFactory.getLogger(InMemoryKeyring.class);
+
+  private record Entry(SshPrivateKey key, String comment, Instant expires, boolean confirm) {
+    boolean expired(Instant now) {
+      return expires != null && !now.isBefore(expires);
+    }
+  }
+
+  private final String name;
+  private final KeyringDefaults defaults;
+  private final ConfirmPrompt prompt;
+  private final Clock clock;
+  private final Map<KeyBlob, Entry> keys = new LinkedHashMap<>();
+  private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "keymux-keyring-expiry");
+    t.setDaemon(true);
+    return t;
+  });
+
+  public InMemoryKeyring(String name, KeyringDefaults defaults, ConfirmPrompt prompt, Clock clock) {
+    this.name = name;
+    this.defaults = defaults;
+    this.prompt = prompt;
+    this.clock = clock;
+  }
+
+  public InMemoryKeyring(String name, KeyringDefaults defaults) {
+    this(name, defaults, new AskpassConfirm(defaults.askpassEnv(), defaults.confirmTimeout()), Clock.systemUTC());
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public synchronized List<Identity> list(Session session) {
+    purgeExpired();
+    List<Identity> out = new ArrayList<>(keys.size());
+    keys.forEach((blob, e) -> out.add(new Identity(blob, e.comment(), name)));
+    return out;
+  }
+
+  @Override
+  public byte[] sign(Session session, KeyBlob blob, byte[] data, int flags) throws AgentException {
+    Entry e;
+    synchronized (this) {
+      purgeExpired();
+      e = keys.get(blob);
+    }
+    if (e == null) {
+      throw AgentException.failed("key not held by " + name);
+    }
+    if (e.confirm()) {
+      // Asked outside the lock: a prompt may take a minute and must not block other clients.
+      String question = "Allow use of key " + e.comment() + "?\nKey fingerprint " + Fingerprints.sha256(blob.bytes()) + ".";
+      if (!prompt.confirm(question)) {
+        throw AgentException.failed("use of key " + Fingerprints.sha256(blob.bytes()) + " was not confirmed");
+      }
+    }
+    try {
+      synchronized (e.key()) {
+        return e.key().sign(data, flags);
+      }
+    } catch (RuntimeException ex) {
+      throw AgentException.failed("signing with " + blob.type() + " key failed: " + ex.getMessage(), ex);
+    }
+  }
+
+  @Override
+  public void add(Session session, AddIdentity request) throws AgentException {
+    Duration lifetime = defaults.defaultLifetime();
+    boolean confirm = false;
+    for (KeyConstraint c : request.constraints()) {
+      if (c instanceof KeyConstraint.Lifetime l) {
+        lifetime = Duration.ofSeconds(l.seconds());
+      } else if (c instanceof KeyConstraint.Confirm) {
+        confirm = true;
+      } else {
+        // Refuse what we cannot honour: adding the key without its restriction would widen it.
+        throw AgentException.failed("key refused: constraint " + describe(c) + " is not supported by the "
+            + name + " keyring");
+      }
+    }
+    SshPrivateKey key;
+    try {
+      key = SshPrivateKey.fromAgentWire(request.keyMaterial());
+    } catch (KeyFormatException e) {
+      throw AgentException.failed("key refused: " + e.getMessage());
+    }
+    KeyBlob blob = new KeyBlob(key.publicBlob());
+    Instant expires = lifetime.isZero() ? null : clock.instant().plus(lifetime);
+    Entry old;
+    synchronized (this) {
+      old = keys.remove(blob); // re-adding replaces comment and constraints, as OpenSSH does
+      keys.put(blob, new Entry(key, request.comment(), expires, confirm));
+    }
+    if (old != null) {
+      old.key().close();
+    }
+    if (expires != null) {
+      reaper.schedule(this::purgeExpiredNow, lifetime.toMillis() + 10, TimeUnit.MILLISECONDS);
+    }
+    log.info("added {} key {} ({}){}{}", key.type(), Fingerprints.sha256(blob.bytes()), request.comment(),
+        expires == null ? "" : ", lifetime " + lifetime.toSeconds() + " s", confirm ? ", confirm each use" : "");
+  }
+
+  private static String describe(KeyConstraint c) {
+    if (c instanceof KeyConstraint.RestrictDestination) {
+      return "restrict-destination (ssh-add -h)";
+    } else if (c instanceof KeyConstraint.AssociatedCerts) {
+      return "associated-certs (only valid for PKCS#11 keys)";
+    } else if (c instanceof KeyConstraint.SkProvider) {
+      return "sk-provider (FIDO security keys)";
+    } else if (c instanceof KeyConstraint.MaxSignatures) {
+      return "maxsign (XMSS keys)";
+    }
+    return c.getClass().getSimpleName();
+  }
+
+  @Override
+  public void remove(Session session, KeyBlob blob) throws AgentException {
+    Entry e;
+    synchronized (this) {
+      e = keys.remove(blob);
+    }
+    if (e == null) {
+      throw AgentException.failed("key not held by " + name);
+    }
+    e.key().close();
+  }
+
+  @Override
+  public void removeAll(Session session) {
+    List<Entry> all;
+    synchronized (this) {
+      all = new ArrayList<>(keys.values());
+      keys.clear();
+    }
+    all.forEach(e -> e.key().close());
+  }
+
+  private void purgeExpiredNow() {
+    synchronized (this) {
+      purgeExpired();
+    }
+  }
+
+  /** Caller holds the monitor. */
+  private void purgeExpired() {
+    Instant now = clock.instant();
+    keys.entrySet().removeIf(en -> {
+      if (en.getValue().expired(now)) {
+        log.info("key {} ({}) expired and was removed", Fingerprints.sha256(en.getKey().bytes()), en.getValue().comment());
+        en.getValue().key().close();
+        return true;
+      }
+      return false;
+    });
+  }
+
+  @Override
+  public void close() {
+    reaper.shutdownNow();
+    removeAll(null);
+  }
+}

@@ -1,0 +1,38 @@
+package dev.keymux.core.keyring;
+
+import com.google.inject.Binder;
+import com.typesafe.config.Config;
+import dev.keymux.core.agent.Backend;
+import dev.keymux.core.agent.BackendFactory;
+import dev.keymux.core.agent.BackendModule;
+import jakarta.inject.Inject;
+
+/** Contributes backend type {@code memory}: the keyring for keys added with ssh-add. */
+public final class KeyringBackendModule implements BackendModule {
+  public static final String TYPE = "memory";
+
+  @Override
+  public void configure(Binder binder) {
+    BackendModule.factories(binder).addBinding(TYPE).to(Factory.class);
+  }
+
+  /** Needs the agent-wide {@link KeyringDefaults}, which the application binds. */
+  static final class Factory implements BackendFactory {
+    private final KeyringDefaults defaults;
+
+    @Inject
+    Factory(KeyringDefaults defaults) {
+      this.defaults = defaults;
+    }
+
+    @Override
+    public String type() {
+      return TYPE;
+    }
+
+    @Override
+    public Backend create(String name, Config settings) {
+      return new InMemoryKeyring(name, defaults);
+    }
+  }
+}

@@ -1,0 +1,210 @@
+package dev.keymux.core.server;
+
+import dev.keymux.core.agent.Peer;
+import dev.keymux.core.agent.Session;
+import dev.keymux.core.wire.AgentCodec;
+import dev.keymux.core.wire.AgentRequest;
+import dev.keymux.core.wire.AgentResponse;
+import dev.keymux.core.wire.FrameIO;
+import dev.keymux.core.wire.ProtocolException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.newsclub.net.unix.AFUNIXServerSocket;
+import org.newsclub.net.unix.AFUNIXSocket;
+import org.newsclub.net.unix.AFUNIXSocketAddress;
+import org.newsclub.net.unix.AFUNIXSocketCredentials;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves the agent protocol on one AF_UNIX socket. The socket is 0600 inside a 0700 directory;
+ * each connection's peer credentials are read and a peer of another uid (other than root or an
+ * explicitly allowed uid) is refused. Connections run one per thread from a bounded pool: when
+ * it is full, new connections are closed, never queued without limit.
+ */
+public final class AgentServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(AgentServer.class);
+
+  private final Path socketPath;
+  private final RequestDispatcher dispatcher;
+  private final Set<Integer> allowedUids;
+  private final int ownUid = Posix.currentUid();
+  private final ThreadPoolExecutor workers;
+  private final Set<AFUNIXSocket> open = ConcurrentHashMap.newKeySet();
+  private final String name;
+  private AFUNIXServerSocket server;
+  private Thread acceptor;
+  private volatile boolean closed;
+
+  /**
+   * @param allowedUids uids besides our own and root that may connect
+   */
+  public AgentServer(String name, Path socketPath, RequestDispatcher dispatcher, int maxConnections, Set<Integer> allowedUids) {
+    this.name = name;
+    this.socketPath = socketPath.toAbsolutePath();
+    this.dispatcher = dispatcher;
+    this.allowedUids = Set.copyOf(allowedUids);
+    AtomicInteger n = new AtomicInteger();
+    this.workers = new ThreadPoolExecutor(0, maxConnections, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+      Thread t = new Thread(r, "keymux-" + name + "-conn-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  public Path socketPath() {
+    return socketPath;
+  }
+
+  /** Binds the socket and starts accepting. Fails if another agent answers on the path. */
+  public synchronized void start() throws IOException {
+    Posix.prepareSocketDirectory(socketPath.getParent());
+    removeStaleSocket();
+    server = AFUNIXServerSocket.newInstance();
+    server.bind(AFUNIXSocketAddress.of(socketPath.toFile()));
+    // The 0700 directory already keeps others out during the moment before chmod.
+    Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
+    acceptor = new Thread(this::acceptLoop, "keymux-" + name + "-accept");
+    acceptor.setDaemon(true);
+    acceptor.start();
+    log.info("listening on {}", socketPath);
+  }
+
+  private void removeStaleSocket() throws IOException {
+    if (!Files.exists(socketPath, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    if (!"socket".equals(fileKind(socketPath))) {
+      throw new IOException(socketPath + " exists and is not a socket; refusing to replace it");
+    }
+    boolean live;
+    try {
+      AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socketPath.toFile())).close();
+      live = true;
+    } catch (SocketException e) {
+      live = false;
+    }
+    if (live) {
+      throw new IOException("another agent is already answering on " + socketPath
+          + "; stop it or choose another socket path");
+    }
+    log.info("removing stale socket {} (nothing answers on it)", socketPath);
+    Files.delete(socketPath);
+  }
+
+  private static String fileKind(Path p) throws IOException {
+    var attrs = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    return attrs.isOther() ? "socket" : attrs.isRegularFile() ? "file" : attrs.isDirectory() ? "directory" : "link";
+  }
+
+  private void acceptLoop() {
+    while (!closed) {
+      AFUNIXSocket socket;
+      try {
+        socket = server.accept();
+      } catch (IOException e) {
+        if (!closed) {
+          log.error("accept on {} failed; socket no longer served", socketPath, e);
+        }
+        return;
+      }
+      try {
+        workers.execute(() -> serve(socket));
+      } catch (RejectedExecutionException e) {
+        log.warn("{}: all {} connection slots busy; closing a new connection", name, workers.getMaximumPoolSize());
+        closeQuietly(socket);
+      }
+    }
+  }
+
+  private void serve(AFUNIXSocket socket) {
+    open.add(socket);
+    Peer peer;
+    try {
+      AFUNIXSocketCredentials cred = socket.getPeerCredentials();
+      peer = new Peer(cred.getPid(), (int) cred.getUid(), (int) cred.getGid(), name);
+    } catch (IOException e) {
+      log.warn("{}: cannot read peer credentials; closing connection", name, e);
+      open.remove(socket);
+      closeQuietly(socket);
+      return;
+    }
+    if (peer.uid() != ownUid && peer.uid() != 0 && !allowedUids.contains(peer.uid())) {
+      log.warn("{}: refused connection from uid {} (pid {}): not our uid {}", name, peer.uid(), peer.pid(), ownUid);
+      open.remove(socket);
+      closeQuietly(socket);
+      return;
+    }
+    try (Session session = new Session(peer)) {
+      log.debug("{}: connected on {}", session, name);
+      InputStream in = socket.getInputStream();
+      OutputStream out = socket.getOutputStream();
+      byte[] frame;
+      while ((frame = FrameIO.readFrame(in)) != null) {
+        AgentResponse response;
+        try {
+          AgentRequest request = AgentCodec.decodeRequest(frame);
+          response = dispatcher.handle(session, request);
+        } catch (ProtocolException e) {
+          log.info("{}: malformed request: {}", session, e.getMessage());
+          response = AgentResponse.FAILURE;
+        } finally {
+          java.util.Arrays.fill(frame, (byte) 0); // may hold a private key or passphrase
+        }
+        FrameIO.writeFrame(out, AgentCodec.encodeResponse(response));
+      }
+    } catch (FrameIO.FrameException e) {
+      log.info("{}: closing connection: {}", name, e.getMessage());
+    } catch (IOException e) {
+      if (!closed) {
+        log.debug("{}: connection ended: {}", name, e.toString());
+      }
+    } catch (RuntimeException e) {
+      log.error("{}: connection failed unexpectedly", name, e);
+    } finally {
+      open.remove(socket);
+      closeQuietly(socket);
+    }
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    try {
+      c.close();
+    } catch (Exception ignored) {
+      // closing after an error; nothing more to do
+    }
+  }
+
+  /** Stops accepting, closes every connection and removes the socket file. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (server != null) {
+      closeQuietly(server);
+    }
+    open.forEach(AgentServer::closeQuietly);
+    workers.shutdownNow();
+    try {
+      Files.deleteIfExists(socketPath);
+    } catch (IOException e) {
+      log.warn("could not remove {}", socketPath, e);
+    }
+    log.info("stopped serving {}", socketPath);
+  }
+}

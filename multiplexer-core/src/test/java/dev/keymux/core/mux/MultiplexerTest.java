@@ -1,0 +1,125 @@
+package dev.keymux.core.mux;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.keymux.core.agent.AgentException;
+import dev.keymux.core.agent.Backend;
+import dev.keymux.core.agent.Identity;
+import dev.keymux.core.agent.KeyBlob;
+import dev.keymux.core.agent.Session;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** Routing rules of the multiplexer, with scripted backends (a unit test of this one class). */
+class MultiplexerTest {
+  static final KeyBlob A = new KeyBlob(new byte[] {0, 0, 0, 1, 'a'});
+  static final KeyBlob B = new KeyBlob(new byte[] {0, 0, 0, 1, 'b'});
+  static final KeyBlob C = new KeyBlob(new byte[] {0, 0, 0, 1, 'c'});
+  final Session session = Session.local();
+
+  /** A backend with fixed keys that signs with its own name, optionally slow or broken. */
+  static class Scripted implements Backend {
+    final String name;
+    final List<KeyBlob> keys;
+    volatile long delayMillis;
+    volatile boolean failList;
+    volatile boolean failSign;
+    final AtomicInteger signs = new AtomicInteger();
+    final CountDownLatch released = new CountDownLatch(1);
+
+    Scripted(String name, KeyBlob... keys) {
+      this.name = name;
+      this.keys = List.of(keys);
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public List<Identity> list(Session s) throws AgentException {
+      if (delayMillis > 0) {
+        try {
+          Thread.sleep(delayMillis);
+        } catch (InterruptedException e) {
+          released.countDown();
+          Thread.currentThread().interrupt();
+          throw AgentException.failed("interrupted");
+        }
+      }
+      if (failList) {
+        throw new IllegalStateException("backend exploded");
+      }
+      return keys.stream().map(k -> new Identity(k, name + "-comment", "")).toList();
+    }
+
+    @Override
+    public byte[] sign(Session s, KeyBlob key, byte[] data, int flags) throws AgentException {
+      signs.incrementAndGet();
+      if (failSign) {
+        throw AgentException.failed(name + " token removed");
+      }
+      return name.getBytes();
+    }
+  }
+
+  private Multiplexer mux(Scripted... backends) {
+    return new Multiplexer(List.of(backends), null, Duration.ofMillis(300), Duration.ofSeconds(2));
+  }
+
+  @Test
+  void listMergesInOrderAndTheFirstBackendWinsADuplicate() {
+    Scripted one = new Scripted("one", A, B);
+    Scripted two = new Scripted("two", B, C);
+    List<Identity> ids = mux(one, two).list(session);
+    assertEquals(List.of(A, B, C), ids.stream().map(Identity::key).toList());
+    assertEquals(List.of("one", "one", "two"), ids.stream().map(Identity::backend).toList());
+  }
+
+  @Test
+  void aSlowBackendIsSkippedAfterTheTimeout() throws Exception {
+    Scripted slow = new Scripted("slow", A);
+    slow.delayMillis = 60_000;
+    Scripted fast = new Scripted("fast", B);
+    long t0 = System.nanoTime();
+    List<Identity> ids = mux(slow, fast).list(session);
+    long tookMillis = (System.nanoTime() - t0) / 1_000_000;
+    assertEquals(List.of(B), ids.stream().map(Identity::key).toList());
+    assertTrue(tookMillis < 3000, "list returned after " + tookMillis + " ms");
+    assertTrue(slow.released.await(5, java.util.concurrent.TimeUnit.SECONDS), "the slow call was cancelled");
+  }
+
+  @Test
+  void aFailingBackendIsSkipped() {
+    Scripted broken = new Scripted("broken", A);
+    broken.failList = true;
+    assertEquals(List.of(B), mux(broken, new Scripted("ok", B)).list(session).stream().map(Identity::key).toList());
+  }
+
+  @Test
+  void signGoesToTheFirstHolderAndFallsThroughOnFailure() throws Exception {
+    Scripted one = new Scripted("one", A);
+    Scripted two = new Scripted("two", A, B);
+    Multiplexer m = mux(one, two);
+    assertArrayEquals("one".getBytes(), m.sign(session, A, new byte[] {1}, 0));
+    assertArrayEquals("two".getBytes(), m.sign(session, B, new byte[] {1}, 0));
+    one.failSign = true;
+    assertArrayEquals("two".getBytes(), m.sign(session, A, new byte[] {1}, 0));
+    assertThrows(AgentException.class, () -> m.sign(session, C, new byte[] {1}, 0));
+  }
+
+  @Test
+  void addWithoutATargetFails() {
+    assertThrows(AgentException.class, () -> mux(new Scripted("x")).add(session, null));
+  }
+
+  @Test
+  void removeAllWhenNoBackendSupportsItFails() {
+    AgentException e = assertThrows(AgentException.class, () -> mux(new Scripted("x")).removeAll(session));
+    assertTrue(e.getMessage().contains("no backend"));
+  }
+}
