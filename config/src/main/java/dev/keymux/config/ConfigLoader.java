@@ -1,0 +1,151 @@
+package dev.keymux.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigValue;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Finds and loads the configuration: {@code --config FILE}, else
+ * {@code $XDG_CONFIG_HOME/keymux/keymux.conf} (default {@code ~/.config/keymux/keymux.conf}) if
+ * it exists, else only the embedded {@code reference.conf}. Unknown keys in the user file are
+ * errors with a "did you mean" suggestion; every problem names file and line.
+ */
+public final class ConfigLoader {
+  private ConfigLoader() {}
+
+  /** The user file that would be used, if any. */
+  public static Optional<Path> userFile(Optional<Path> explicitFile, Map<String, String> env) {
+    if (explicitFile.isPresent()) {
+      return explicitFile;
+    }
+    String xdg = env.getOrDefault("XDG_CONFIG_HOME", "");
+    Path base = !xdg.isEmpty() ? Path.of(xdg) : Path.of(env.getOrDefault("HOME", System.getProperty("user.home")), ".config");
+    Path f = base.resolve("keymux").resolve("keymux.conf");
+    return Files.isRegularFile(f) ? Optional.of(f) : Optional.empty();
+  }
+
+  public static KeymuxSettings load(Optional<Path> explicitFile, Map<String, String> env, int uid) {
+    Config reference = ConfigFactory.parseResources(ConfigLoader.class.getClassLoader(), "reference.conf");
+    Optional<Path> file = userFile(explicitFile, env);
+    Config user = ConfigFactory.empty();
+    if (file.isPresent()) {
+      Path f = file.get();
+      if (!Files.isRegularFile(f)) {
+        throw new KeymuxConfigException(List.of("configuration file " + f + " does not exist"));
+      }
+      try {
+        user = ConfigFactory.parseFile(f.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+      } catch (ConfigException e) {
+        throw new KeymuxConfigException(List.of(e.getMessage()));
+      }
+      List<String> unknown = unknownKeys(user, reference);
+      if (!unknown.isEmpty()) {
+        throw new KeymuxConfigException(unknown);
+      }
+    }
+    Config resolved;
+    try {
+      resolved = user.withFallback(reference).resolve();
+      resolved.checkValid(reference.resolve(), "keymux");
+    } catch (ConfigException.ValidationFailed e) {
+      List<String> problems = new ArrayList<>();
+      e.problems().forEach(p -> problems.add(p.origin().description() + ": " + p.path() + ": " + p.problem()));
+      throw new KeymuxConfigException(problems);
+    } catch (ConfigException e) {
+      throw new KeymuxConfigException(List.of(e.getMessage()));
+    }
+    return KeymuxSettings.from(resolved, env, uid);
+  }
+
+  /** Every path the user file sets under keymux that reference.conf does not know. */
+  static List<String> unknownKeys(Config user, Config reference) {
+    if (!user.hasPath("keymux")) {
+      return List.of();
+    }
+    Set<String> known = new TreeSet<>();
+    reference.entrySet().forEach(e -> known.add(e.getKey()));
+    List<String> problems = new ArrayList<>();
+    Map<String, ConfigValue> leaves = new java.util.TreeMap<>();
+    collectLeaves("keymux", user.root().get("keymux"), leaves);
+    for (Map.Entry<String, ConfigValue> e : leaves.entrySet()) {
+      String path = e.getKey();
+      if (path.startsWith("keymux.backends.")) {
+        continue; // a backend's own settings are checked by its factory
+      }
+      if (known.contains(path) || isInsideKnownList(path, known)) {
+        continue;
+      }
+      String suggestion = suggest(path, known);
+      problems.add(e.getValue().origin().description() + ": unknown setting " + path
+          + (suggestion == null ? "" : " — did you mean " + suggestion + "?"));
+    }
+    return problems;
+  }
+
+  /**
+   * Walks the user's values without resolving them (a leaf may still be a ${?ENV} substitution,
+   * which entrySet() would refuse).
+   */
+  private static void collectLeaves(String path, ConfigValue value, Map<String, ConfigValue> out) {
+    if (value instanceof com.typesafe.config.ConfigObject obj && !obj.isEmpty()) {
+      for (String key : obj.keySet()) {
+        collectLeaves(path + "." + com.typesafe.config.ConfigUtil.quoteString(key).replaceAll("^\"([A-Za-z0-9_-]+)\"$", "$1"),
+            obj.get(key), out);
+      }
+    } else {
+      out.put(path, value);
+    }
+  }
+
+  private static boolean isInsideKnownList(String path, Set<String> known) {
+    for (String k : known) {
+      if (path.startsWith(k + ".")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String suggest(String path, Set<String> known) {
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String k : known) {
+      int d = distance(path, k);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = k;
+      }
+    }
+    return bestDistance <= Math.max(2, path.length() / 4) ? best : null;
+  }
+
+  /** Levenshtein distance. */
+  private static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+}

@@ -1,0 +1,222 @@
+package dev.keymux.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+
+/**
+ * Every keymux setting, read eagerly into typed final fields so that all configuration errors
+ * surface at start, together, with file and line. Defaults live in {@code reference.conf}
+ * only — nothing here repeats them.
+ */
+public final class KeymuxSettings {
+  /** One configured backend: its name, its type and its whole block (including type). */
+  public record BackendSettings(String name, String type, Config settings) {}
+
+  private final Config raw;
+  private final Path socketPath;
+  private final boolean socketPathIsFallback;
+  private final int maxConnections;
+  private final Set<Integer> allowedUids;
+  private final Duration backendTimeout;
+  private final Duration signTimeout;
+  private final Duration defaultKeyLifetime;
+  private final Duration confirmTimeout;
+  private final Duration lockMaxDelay;
+  private final String fingerprintHash;
+  private final List<String> pkcs11AllowedModules;
+  private final List<BackendSettings> backends;
+
+  private KeymuxSettings(Config c, Map<String, String> env, int uid) {
+    List<String> problems = new ArrayList<>();
+    this.raw = c;
+    String path = read(problems, () -> c.getString("keymux.socket.path"), "");
+    String xdg = env.getOrDefault("XDG_RUNTIME_DIR", "");
+    if (!path.isEmpty()) {
+      socketPath = Path.of(expandHome(path, env)).toAbsolutePath();
+      socketPathIsFallback = false;
+    } else if (!xdg.isEmpty()) {
+      socketPath = Path.of(xdg, "keymux", "agent.sock");
+      socketPathIsFallback = false;
+    } else {
+      socketPath = Path.of("/tmp", "keymux-" + uid, "agent.sock");
+      socketPathIsFallback = true;
+    }
+    maxConnections = read(problems, () -> atLeast(c, "keymux.socket.max-connections", 1), 1);
+    allowedUids = read(problems, () -> Set.copyOf(c.getIntList("keymux.socket.allowed-uids")), Set.of());
+    backendTimeout = read(problems, () -> positive(c, "keymux.backend-timeout"), Duration.ofSeconds(1));
+    signTimeout = read(problems, () -> positive(c, "keymux.sign-timeout"), Duration.ofSeconds(1));
+    defaultKeyLifetime = read(problems, () -> nonNegative(c, "keymux.keys.default-lifetime"), Duration.ZERO);
+    confirmTimeout = read(problems, () -> positive(c, "keymux.keys.confirm-timeout"), Duration.ofSeconds(1));
+    lockMaxDelay = read(problems, () -> nonNegative(c, "keymux.lock.max-delay"), Duration.ZERO);
+    fingerprintHash = read(problems, () -> {
+      String h = c.getString("keymux.fingerprint-hash").toLowerCase();
+      if (!h.equals("sha256") && !h.equals("md5")) {
+        throw new ConfigException.BadValue(c.getValue("keymux.fingerprint-hash").origin(), "keymux.fingerprint-hash",
+            "must be sha256 or md5, not '" + h + "'");
+      }
+      return h;
+    }, "sha256");
+    pkcs11AllowedModules = read(problems, () -> List.copyOf(c.getStringList("keymux.pkcs11.allowed-modules")), List.of());
+    backends = read(problems, () -> backends(c, problems), List.of());
+    if (!problems.isEmpty()) {
+      throw new KeymuxConfigException(problems);
+    }
+  }
+
+  /** Settings from a resolved configuration (user file over reference.conf). */
+  public static KeymuxSettings from(Config resolved, Map<String, String> env, int uid) {
+    return new KeymuxSettings(resolved, env, uid);
+  }
+
+  private static <T> T read(List<String> problems, Supplier<T> reader, T placeholder) {
+    try {
+      return reader.get();
+    } catch (ConfigException e) {
+      problems.add(e.getMessage());
+      return placeholder;
+    }
+  }
+
+  private static int atLeast(Config c, String key, int min) {
+    int v = c.getInt(key);
+    if (v < min) {
+      throw new ConfigException.BadValue(c.getValue(key).origin(), key, "must be at least " + min + ", not " + v);
+    }
+    return v;
+  }
+
+  private static Duration nonNegative(Config c, String key) {
+    Duration d = c.getDuration(key);
+    if (d.isNegative()) {
+      throw new ConfigException.BadValue(c.getValue(key).origin(), key, "must not be negative");
+    }
+    return d;
+  }
+
+  private static Duration positive(Config c, String key) {
+    Duration d = nonNegative(c, key);
+    if (d.isZero()) {
+      throw new ConfigException.BadValue(c.getValue(key).origin(), key, "must be greater than zero");
+    }
+    return d;
+  }
+
+  private static List<BackendSettings> backends(Config c, List<String> problems) {
+    ConfigObject all = c.getObject("keymux.backends");
+    List<String> order = c.getStringList("keymux.backend-order");
+    Set<String> names = new TreeSet<>(all.keySet());
+    Set<String> ordered = new LinkedHashSet<>();
+    for (String name : order) {
+      if (!names.contains(name)) {
+        problems.add(c.getValue("keymux.backend-order").origin().description() + ": keymux.backend-order names '" + name
+            + "', but no backend of that name is configured (configured: " + String.join(", ", names) + ")");
+      } else {
+        ordered.add(name);
+      }
+    }
+    ordered.addAll(names);
+    List<BackendSettings> out = new ArrayList<>();
+    for (String name : ordered) {
+      ConfigValue v = all.get(name);
+      String key = "keymux.backends." + quoteKey(name);
+      if (v.valueType() != ConfigValueType.OBJECT) {
+        problems.add(v.origin().description() + ": " + key + " must be an object with a type");
+        continue;
+      }
+      Config block = ((ConfigObject) v).toConfig();
+      if (!block.hasPath("type")) {
+        problems.add(v.origin().description() + ": " + key + " has no type (for example: type = memory)");
+        continue;
+      }
+      try {
+        out.add(new BackendSettings(name, block.getString("type"), block));
+      } catch (ConfigException e) {
+        problems.add(e.getMessage());
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  private static String quoteKey(String name) {
+    return name.matches("[A-Za-z0-9_-]+") ? name : "\"" + name + "\"";
+  }
+
+  private static String expandHome(String path, Map<String, String> env) {
+    if (path.equals("~") || path.startsWith("~/")) {
+      return env.getOrDefault("HOME", System.getProperty("user.home")) + path.substring(1);
+    }
+    return path;
+  }
+
+  public Config raw() {
+    return raw;
+  }
+
+  public Path socketPath() {
+    return socketPath;
+  }
+
+  /** True when XDG_RUNTIME_DIR was unset and the socket went to the /tmp fallback. */
+  public boolean socketPathIsFallback() {
+    return socketPathIsFallback;
+  }
+
+  /** True when the socket path is the built-in default rather than configured. */
+  public boolean socketPathIsDefault() {
+    return raw.getString("keymux.socket.path").isEmpty();
+  }
+
+  public int maxConnections() {
+    return maxConnections;
+  }
+
+  public Set<Integer> allowedUids() {
+    return allowedUids;
+  }
+
+  public Duration backendTimeout() {
+    return backendTimeout;
+  }
+
+  public Duration signTimeout() {
+    return signTimeout;
+  }
+
+  /** Zero means keys are kept until removed. */
+  public Duration defaultKeyLifetime() {
+    return defaultKeyLifetime;
+  }
+
+  public Duration confirmTimeout() {
+    return confirmTimeout;
+  }
+
+  public Duration lockMaxDelay() {
+    return lockMaxDelay;
+  }
+
+  public String fingerprintHash() {
+    return fingerprintHash;
+  }
+
+  public List<String> pkcs11AllowedModules() {
+    return pkcs11AllowedModules;
+  }
+
+  /** Backends in effective order. */
+  public List<BackendSettings> backends() {
+    return backends;
+  }
+}
