@@ -1,0 +1,226 @@
+package dev.keymux.cli;
+
+import dev.keymux.core.server.Posix;
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.newsclub.net.unix.AFUNIXSocket;
+import org.newsclub.net.unix.AFUNIXSocketAddress;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code keymux agent}: a drop-in for OpenSSH's {@code ssh-agent}, with its flags and its output,
+ * so {@code eval "$(keymux agent -s)"}, {@code keymux agent -k} and {@code keymux agent CMD}
+ * work in scripts written for ssh-agent. The daemon is a separate JVM; SSH_AGENT_PID is its pid.
+ */
+@Command(name = "agent", mixinStandardHelpOptions = true,
+    description = "ssh-agent drop-in: start a keymux agent and print the shell commands to use it.")
+final class AgentCommand implements Callable<Integer> {
+  private static final long READY_TIMEOUT_MILLIS = 30_000;
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "-a", paramLabel = "BIND_ADDRESS", description = "Bind the agent to this socket path.")
+  Path bindAddress;
+
+  @Option(names = "-c", description = "Print C-shell commands.")
+  boolean csh;
+
+  @Option(names = "-s", description = "Print Bourne shell commands.")
+  boolean sh;
+
+  @Option(names = "-d", description = "Debug mode: stay in the foreground and log debug messages.")
+  boolean debug;
+
+  @Option(names = "-D", description = "Foreground mode: do not fork.")
+  boolean foreground;
+
+  @Option(names = "-k", description = "Kill the agent named by SSH_AGENT_PID.")
+  boolean kill;
+
+  @Option(names = "-t", paramLabel = "LIFE", description = "Default lifetime of added keys (seconds or 1h30m style).")
+  String lifetime;
+
+  @Option(names = "-E", paramLabel = "HASH", description = "Fingerprint hash used in logs: sha256 or md5.")
+  String fingerprintHash;
+
+  @Option(names = "-P", paramLabel = "ALLOWLIST", description = "Allowed PKCS#11 provider paths (comma-separated patterns).")
+  String providers;
+
+  @Option(names = "--config", paramLabel = "FILE", description = "keymux configuration file.")
+  Path config;
+
+  @Parameters(arity = "0..*", paramLabel = "COMMAND", description = "Run COMMAND [ARGS] with the agent; the agent exits with it.")
+  List<String> command = new ArrayList<>();
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    if (csh && sh) {
+      throw new Main.UserError("-c and -s are mutually exclusive");
+    }
+    boolean cshell = csh || (!sh && System.getenv().getOrDefault("SHELL", "").endsWith("csh"));
+    if (kill) {
+      return kill(out, cshell);
+    }
+    if ((debug || foreground) && !command.isEmpty()) {
+      throw new Main.UserError("-d and -D cannot be combined with a command");
+    }
+    if (lifetime != null) {
+      try {
+        SshTime.parse(lifetime);
+      } catch (IllegalArgumentException e) {
+        throw new Main.UserError("Invalid lifetime: " + lifetime);
+      }
+    }
+    Path socket = bindAddress != null ? bindAddress.toAbsolutePath() : defaultSocket();
+    if (debug || foreground) {
+      ServeCommand serve = serveOptions(socket);
+      serve.debug = debug;
+      return ServeCommand.run(serve, s -> {
+        printEnv(out, cshell, s, ProcessHandle.current().pid());
+        out.flush();
+      });
+    }
+    Process daemon = spawnDaemon(socket);
+    if (command.isEmpty()) {
+      printEnv(out, cshell, socket, daemon.pid());
+      return 0;
+    }
+    ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
+    pb.environment().put("SSH_AUTH_SOCK", socket.toString());
+    pb.environment().put("SSH_AGENT_PID", Long.toString(daemon.pid()));
+    try {
+      Process child = pb.start();
+      return child.waitFor();
+    } catch (IOException e) {
+      throw new Main.UserError("cannot run " + command.get(0) + ": " + e.getMessage());
+    } finally {
+      daemon.destroy();
+      daemon.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Like ssh-agent: a fresh 0700 directory {@code $TMPDIR/ssh-XXXX} holding {@code agent.<ppid>}. */
+  private static Path defaultSocket() throws IOException {
+    Path tmp = Path.of(System.getenv().getOrDefault("TMPDIR", "/tmp"));
+    Path dir = Files.createTempDirectory(tmp, "ssh-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    long ppid = ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(ProcessHandle.current().pid());
+    return dir.resolve("agent." + ppid);
+  }
+
+  private ServeCommand serveOptions(Path socket) {
+    ServeCommand s = new ServeCommand();
+    s.socket = socket;
+    s.lifetime = lifetime;
+    s.fingerprintHash = fingerprintHash;
+    s.providers = providers;
+    s.config = config;
+    return s;
+  }
+
+  /** Starts {@code keymux serve} as a detached JVM and waits until its socket answers. */
+  private Process spawnDaemon(Path socket) throws IOException, InterruptedException {
+    Posix.prepareSocketDirectory(socket.getParent());
+    String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
+    List<String> cmd = new ArrayList<>();
+    if (new File("/usr/bin/setsid").canExecute()) {
+      cmd.add("/usr/bin/setsid"); // own session: the agent outlives the terminal that started it
+    }
+    cmd.addAll(List.of(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve", "-a", socket.toString()));
+    if (lifetime != null) {
+      cmd.addAll(List.of("-t", lifetime));
+    }
+    if (fingerprintHash != null) {
+      cmd.addAll(List.of("-E", fingerprintHash));
+    }
+    if (providers != null) {
+      cmd.addAll(List.of("-P", providers));
+    }
+    if (config != null) {
+      cmd.addAll(List.of("--config", config.toAbsolutePath().toString()));
+    }
+    Path logFile = Path.of(socket + ".log");
+    Process p = new ProcessBuilder(cmd)
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+        .start();
+    long deadline = System.currentTimeMillis() + READY_TIMEOUT_MILLIS;
+    while (System.currentTimeMillis() < deadline) {
+      if (!p.isAlive()) {
+        throw new Main.UserError("agent failed to start (exit " + p.exitValue() + "):\n" + tail(logFile));
+      }
+      if (answers(socket)) {
+        return p;
+      }
+      Thread.sleep(25);
+    }
+    p.destroyForcibly();
+    throw new Main.UserError("agent did not start within " + READY_TIMEOUT_MILLIS / 1000 + " s; log: " + logFile);
+  }
+
+  private static boolean answers(Path socket) {
+    if (!Files.exists(socket)) {
+      return false;
+    }
+    try (AFUNIXSocket s = AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socket.toFile()))) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static String tail(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+    } catch (IOException e) {
+      return "(no log at " + log + ")";
+    }
+  }
+
+  static void printEnv(PrintWriter out, boolean cshell, Path socket, long pid) {
+    if (cshell) {
+      out.printf("setenv SSH_AUTH_SOCK %s;%n", socket);
+      out.printf("setenv SSH_AGENT_PID %d;%n", pid);
+    } else {
+      out.printf("SSH_AUTH_SOCK=%s; export SSH_AUTH_SOCK;%n", socket);
+      out.printf("SSH_AGENT_PID=%d; export SSH_AGENT_PID;%n", pid);
+    }
+    out.printf("echo Agent pid %d;%n", pid);
+  }
+
+  private int kill(PrintWriter out, boolean cshell) {
+    String pidText = System.getenv("SSH_AGENT_PID");
+    if (pidText == null || pidText.isBlank()) {
+      throw new Main.UserError("SSH_AGENT_PID not set, cannot kill agent");
+    }
+    long pid;
+    try {
+      pid = Long.parseLong(pidText.trim());
+    } catch (NumberFormatException e) {
+      throw new Main.UserError("SSH_AGENT_PID=\"" + pidText + "\", which is not a good PID");
+    }
+    Optional<ProcessHandle> agent = ProcessHandle.of(pid);
+    if (pid < 1 || agent.isEmpty()) {
+      throw new Main.UserError("kill: No such process (pid " + pid + ")");
+    }
+    agent.get().destroy();
+    String unset = cshell ? "unsetenv" : "unset";
+    out.printf("%s SSH_AUTH_SOCK;%n%s SSH_AGENT_PID;%necho Agent pid %d killed;%n", unset, unset, pid);
+    return 0;
+  }
+}

@@ -1,0 +1,45 @@
+package dev.keymux.cli;
+
+import java.time.Duration;
+
+/**
+ * OpenSSH's time format (sshd_config(5) "TIME FORMATS"): a number of seconds, or a sequence of
+ * number+unit with units s, m, h, d, w — e.g. {@code 90}, {@code 1h30m}, {@code 2d}.
+ */
+final class SshTime {
+  private SshTime() {}
+
+  static Duration parse(String text) {
+    if (text == null || text.isEmpty()) {
+      throw new IllegalArgumentException("empty time");
+    }
+    long total = 0;
+    long number = -1;
+    for (char c : text.toLowerCase().toCharArray()) {
+      if (Character.isDigit(c)) {
+        number = (number < 0 ? 0 : number) * 10 + (c - '0');
+        if (number > 100L * 365 * 24 * 3600) {
+          throw new IllegalArgumentException("time too large: " + text);
+        }
+        continue;
+      }
+      if (number < 0) {
+        throw new IllegalArgumentException("invalid time '" + text + "': unit without a number");
+      }
+      long unit = switch (c) {
+        case 's' -> 1;
+        case 'm' -> 60;
+        case 'h' -> 3600;
+        case 'd' -> 86400;
+        case 'w' -> 7 * 86400;
+        default -> throw new IllegalArgumentException("invalid time '" + text + "': unknown unit '" + c + "'");
+      };
+      total += number * unit;
+      number = -1;
+    }
+    if (number >= 0) {
+      total += number;
+    }
+    return Duration.ofSeconds(total);
+  }
+}
