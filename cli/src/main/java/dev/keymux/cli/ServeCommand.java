@@ -56,13 +56,16 @@ final class ServeCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new Main.UserError(e.getMessage(), e);
     }
+    // Registered before the socket exists, so a SIGTERM at any moment after it appears removes it.
+    Thread hook = new Thread(daemon::close, "keymux-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
     try {
       daemon.start();
     } catch (java.io.IOException e) {
+      Runtime.getRuntime().removeShutdownHook(hook);
       daemon.close();
       throw new Main.UserError("cannot serve " + socket + ": " + e.getMessage(), e);
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "keymux-shutdown"));
     if (ready != null) {
       ready.accept(socket);
     }

@@ -90,9 +90,13 @@ public final class InMemoryKeyring implements Backend {
       }
     }
     try {
+      byte[] signature;
       synchronized (e.key()) {
-        return e.key().sign(data, flags);
+        signature = e.key().sign(data, flags);
       }
+      log.debug("{}: signed {} bytes with {} key {} as {}", session, data.length, blob.type(),
+          Fingerprints.sha256(blob.bytes()), Fingerprints.keyType(signature));
+      return signature;
     } catch (RuntimeException ex) {
       throw AgentException.failed("signing with " + blob.type() + " key failed: " + ex.getMessage(), ex);
     }

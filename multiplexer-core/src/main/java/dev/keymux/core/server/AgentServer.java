@@ -188,16 +188,18 @@ public final class AgentServer implements AutoCloseable {
     }
   }
 
-  /** Stops accepting, closes every connection and removes the socket file. */
+  /** Stops accepting, closes every connection and removes the socket file (if this server made it). */
   @Override
   public synchronized void close() {
     if (closed) {
       return;
     }
     closed = true;
-    if (server != null) {
-      closeQuietly(server);
+    if (server == null) {
+      workers.shutdownNow();
+      return; // never bound: the path may belong to another agent
     }
+    closeQuietly(server);
     open.forEach(AgentServer::closeQuietly);
     workers.shutdownNow();
     try {
