@@ -43,7 +43,8 @@ final class Daemon implements AutoCloseable {
   Daemon(KeymuxSettings settings, Path socketPath, Map<String, String> env) {
     this.settings = settings;
     this.socketPath = socketPath;
-    KeyringDefaults defaults = new KeyringDefaults(settings.defaultKeyLifetime(), settings.confirmTimeout(), env);
+    KeyringDefaults defaults = new KeyringDefaults(settings.defaultKeyLifetime(), settings.confirmTimeout(), env,
+        settings.fingerprintHash());
     List<Module> modules = new ArrayList<>(BackendModule.discover());
     modules.add(new AbstractModule() {
       @Override

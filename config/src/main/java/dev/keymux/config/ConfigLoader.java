@@ -48,23 +48,30 @@ public final class ConfigLoader {
       } catch (ConfigException e) {
         throw new KeymuxConfigException(List.of(e.getMessage()));
       }
-      List<String> unknown = unknownKeys(user, reference);
-      if (!unknown.isEmpty()) {
-        throw new KeymuxConfigException(unknown);
-      }
     }
+    // Unknown keys and bad values are reported together: one run shows every problem.
+    List<String> problems = new ArrayList<>(unknownKeys(user, reference));
     Config resolved;
     try {
       resolved = user.withFallback(reference).resolve();
       resolved.checkValid(reference.resolve(), "keymux");
     } catch (ConfigException.ValidationFailed e) {
-      List<String> problems = new ArrayList<>();
       e.problems().forEach(p -> problems.add(p.origin().description() + ": " + p.path() + ": " + p.problem()));
       throw new KeymuxConfigException(problems);
     } catch (ConfigException e) {
-      throw new KeymuxConfigException(List.of(e.getMessage()));
+      problems.add(e.getMessage());
+      throw new KeymuxConfigException(problems);
     }
-    return KeymuxSettings.from(resolved, env, uid);
+    KeymuxSettings settings = null;
+    try {
+      settings = KeymuxSettings.from(resolved, env, uid);
+    } catch (KeymuxConfigException e) {
+      problems.addAll(e.problems());
+    }
+    if (!problems.isEmpty()) {
+      throw new KeymuxConfigException(problems);
+    }
+    return settings;
   }
 
   /** Every path the user file sets under keymux that reference.conf does not know. */

@@ -111,6 +111,14 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void unknownKeysAndBadValuesAreReportedInOneGo() throws Exception {
+    Path f = file("both.conf", "keymux {\n  sokcet.path = \"/x\"\n  socket.max-connections = lots\n}\n");
+    KeymuxConfigException e = failure(f);
+    assertEquals(2, e.problems().size(), e.getMessage());
+    assertTrue(e.getMessage().contains("sokcet") && e.getMessage().contains("max-connections"), e.getMessage());
+  }
+
+  @Test
   void aWrongTypeNamesTheKeyAndLine() throws Exception {
     Path f = file("type.conf", "keymux {\n\n  socket.max-connections = lots\n}\n");
     KeymuxConfigException e = failure(f);

@@ -84,9 +84,9 @@ public final class InMemoryKeyring implements Backend {
     }
     if (e.confirm()) {
       // Asked outside the lock: a prompt may take a minute and must not block other clients.
-      String question = "Allow use of key " + e.comment() + "?\nKey fingerprint " + Fingerprints.sha256(blob.bytes()) + ".";
+      String question = "Allow use of key " + e.comment() + "?\nKey fingerprint " + fingerprint(blob) + ".";
       if (!prompt.confirm(question)) {
-        throw AgentException.failed("use of key " + Fingerprints.sha256(blob.bytes()) + " was not confirmed");
+        throw AgentException.failed("use of key " + fingerprint(blob) + " was not confirmed");
       }
     }
     try {
@@ -95,7 +95,7 @@ public final class InMemoryKeyring implements Backend {
         signature = e.key().sign(data, flags);
       }
       log.debug("{}: signed {} bytes with {} key {} as {}", session, data.length, blob.type(),
-          Fingerprints.sha256(blob.bytes()), Fingerprints.keyType(signature));
+          fingerprint(blob), Fingerprints.keyType(signature));
       return signature;
     } catch (RuntimeException ex) {
       throw AgentException.failed("signing with " + blob.type() + " key failed: " + ex.getMessage(), ex);
@@ -136,8 +136,12 @@ public final class InMemoryKeyring implements Backend {
     if (expires != null) {
       reaper.schedule(this::purgeExpiredNow, lifetime.toMillis() + 10, TimeUnit.MILLISECONDS);
     }
-    log.info("added {} key {} ({}){}{}", key.type(), Fingerprints.sha256(blob.bytes()), request.comment(),
+    log.info("added {} key {} ({}){}{}", key.type(), fingerprint(blob), request.comment(),
         expires == null ? "" : ", lifetime " + lifetime.toSeconds() + " s", confirm ? ", confirm each use" : "");
+  }
+
+  private String fingerprint(KeyBlob blob) {
+    return Fingerprints.of(blob.bytes(), defaults.fingerprintHash());
   }
 
   private static String describe(KeyConstraint c) {
@@ -186,7 +190,7 @@ public final class InMemoryKeyring implements Backend {
     Instant now = clock.instant();
     keys.entrySet().removeIf(en -> {
       if (en.getValue().expired(now)) {
-        log.info("key {} ({}) expired and was removed", Fingerprints.sha256(en.getKey().bytes()), en.getValue().comment());
+        log.info("key {} ({}) expired and was removed", fingerprint(en.getKey()), en.getValue().comment());
         en.getValue().key().close();
         return true;
       }
