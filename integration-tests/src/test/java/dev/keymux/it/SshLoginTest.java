@@ -108,6 +108,24 @@ class SshLoginTest {
   }
 
   @Test
+  void gitClonesOverSshWithAKeyHeldByKeymux() throws Exception {
+    sshAdd("-D").assertOk();
+    sshAdd(key("ecdsa-384").toString()).assertOk();
+    Path repo = dir.resolve("repo.git");
+    Proc.run(T, Map.of(), "/usr/bin/git", "init", "-q", "--bare", repo.toString()).assertOk();
+    List<String> ssh = sshd.sshCommand("true", "-o", "IdentityFile=" + dir.resolve("no-such-identity"));
+    // GIT_SSH_COMMAND gets the ssh options; git appends host and command itself.
+    String sshCommand = String.join(" ", ssh.subList(0, ssh.size() - 2));
+    Map<String, String> env = new java.util.HashMap<>(keymux.env());
+    env.put("GIT_SSH_COMMAND", sshCommand);
+    Path clone = dir.resolve("clone");
+    Proc.Result r = Proc.run(T, env, "/usr/bin/git", "clone", "-q",
+        System.getProperty("user.name") + "@127.0.0.1:" + repo, clone.toString());
+    r.assertOk();
+    assertTrue(Files.isDirectory(clone.resolve(".git")), r.toString());
+  }
+
+  @Test
   void theClientsSessionBindIsVerifiedAndRecorded() throws Exception {
     sshAdd("-D").assertOk();
     sshAdd(key("ed25519").toString()).assertOk();
