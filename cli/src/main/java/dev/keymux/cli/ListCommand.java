@@ -58,7 +58,11 @@ final class ListCommand implements Callable<Integer> {
         return 1;
       }
       for (long i = 0; i < n; i++) {
-        print(out, new KeyBlob(reader.readString()), reader.readUtf8(), reader.readUtf8());
+        KeyBlob key = new KeyBlob(reader.readString());
+        String comment = reader.readUtf8();
+        String backend = reader.readUtf8();
+        String state = reader.readUtf8();
+        print(out, key, comment, state.isEmpty() ? backend : backend + " (" + state + ")");
       }
       return 0;
     } catch (AgentException | ProtocolException | ClassCastException e) {

@@ -43,6 +43,11 @@ public interface Agent {
     throw AgentException.unsupported("PKCS#11 providers");
   }
 
+  /** Names of the extensions {@link #extension} answers, for the "query" extension. */
+  default java.util.List<String> extensions() {
+    return java.util.List.of();
+  }
+
   /** An extension request other than those keymux answers itself (query, session-bind). */
   default AgentResponse extension(Session session, String name, byte[] contents) throws AgentException {
     throw AgentException.unsupported("extension " + name);

@@ -9,6 +9,11 @@ public interface Backend extends Agent, AutoCloseable {
     return Health.ok();
   }
 
+  /** A short state of one of this backend's keys for `keymux list` ("locked", "unlocked, locks in 7h59m"); "" if none. */
+  default String keyState(KeyBlob key) {
+    return "";
+  }
+
   /** Called when keymux is locked: drop any decrypted key material that can be re-obtained. */
   default void onLock() {}
 

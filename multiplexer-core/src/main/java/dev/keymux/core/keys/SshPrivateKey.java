@@ -216,6 +216,19 @@ public final class SshPrivateKey implements AutoCloseable {
   }
 
   /**
+   * The same private key identified by {@code certificateBlob} (an OpenSSH certificate of its
+   * public key), for offering a key file together with its NAME-cert.pub.
+   */
+  public SshPrivateKey withCertificate(byte[] certificateBlob) throws KeyFormatException {
+    String certType = Fingerprints.keyType(certificateBlob);
+    if (!SshKeyTypes.isCertificate(certType)
+        || !Arrays.equals(SshPublicKeys.plainBlobOfCertificate(certificateBlob), SshSignatures.publicBlobOf(publicBlob))) {
+      throw new KeyFormatException("certificate is for a different key");
+    }
+    return new SshPrivateKey(certType, certificateBlob.clone(), key, ed25519Seed == null ? null : ed25519Seed.clone());
+  }
+
+  /**
    * Signs {@code data}; returns the SSH signature blob. RSA uses rsa-sha2-512 or rsa-sha2-256
    * when the flags ask for it, else ssh-rsa (SHA-1) as RFC 8332 §3 requires; other types ignore
    * the flags. A certificate signs with its key's algorithm.

@@ -9,7 +9,10 @@ import dev.keymux.core.agent.Session;
 import dev.keymux.core.wire.AgentRequest.AddIdentity;
 import dev.keymux.core.wire.AgentRequest.AddSmartcardKey;
 import dev.keymux.core.wire.AgentRequest.RemoveSmartcardKey;
+import dev.keymux.core.wire.AgentCodec;
+import dev.keymux.core.wire.AgentProtocol;
 import dev.keymux.core.wire.AgentResponse;
+import dev.keymux.core.wire.SshWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -210,8 +213,36 @@ public final class Multiplexer implements Agent, AutoCloseable {
   }
 
   @Override
+  public List<String> extensions() {
+    List<String> names = new ArrayList<>(List.of(AgentProtocol.EXT_KEYMUX_LIST));
+    backends.forEach(b -> b.extensions().stream().filter(n -> !names.contains(n)).forEach(names::add));
+    return names;
+  }
+
+  @Override
   public AgentResponse extension(Session session, String name, byte[] contents) throws AgentException {
+    if (name.equals(AgentProtocol.EXT_KEYMUX_LIST)) {
+      return describeKeys(session);
+    }
     return firstSupporting("extension " + name, b -> b.extension(session, name, contents));
+  }
+
+  /**
+   * list@keymux.dev: like REQUEST_IDENTITIES plus, per key, the backend holding it and its state
+   * (uint32 n, then n × string key, string comment, string backend, string state).
+   */
+  private AgentResponse describeKeys(Session session) {
+    Map<String, Backend> byName = new LinkedHashMap<>();
+    backends.forEach(b -> byName.put(b.name(), b));
+    List<Identity> ids = AgentCodec.fitIdentities(list(session));
+    SshWriter w = new SshWriter();
+    w.writeUint32(ids.size());
+    for (Identity id : ids) {
+      Backend b = byName.get(id.backend());
+      String state = b == null ? "" : b.keyState(id.key());
+      w.writeString(id.key().bytes()).writeString(id.comment()).writeString(id.backend()).writeString(state);
+    }
+    return new AgentResponse.ExtensionResponse(AgentProtocol.EXT_KEYMUX_LIST, w.toByteArray());
   }
 
   private interface BackendCall<T> {

@@ -26,8 +26,7 @@ public final class RequestDispatcher {
   private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
 
   /** Extensions keymux answers itself, advertised by "query". */
-  static final List<String> OWN_EXTENSIONS =
-      List.of(AgentProtocol.EXT_QUERY, AgentProtocol.EXT_SESSION_BIND, AgentProtocol.EXT_KEYMUX_LIST);
+  static final List<String> OWN_EXTENSIONS = List.of(AgentProtocol.EXT_QUERY, AgentProtocol.EXT_SESSION_BIND);
 
   private final Agent agent;
   private final AgentLock lock;
@@ -117,15 +116,8 @@ public final class RequestDispatcher {
       case AgentProtocol.EXT_QUERY: {
         SshWriter w = new SshWriter();
         OWN_EXTENSIONS.forEach(w::writeString);
+        agent.extensions().forEach(w::writeString);
         return new AgentResponse.ExtensionResponse(AgentProtocol.EXT_QUERY, w.toByteArray());
-      }
-      case AgentProtocol.EXT_KEYMUX_LIST: {
-        // Like REQUEST_IDENTITIES, plus the backend holding each key, for `keymux list`.
-        List<Identity> ids = AgentCodec.fitIdentities(agent.list(session));
-        SshWriter w = new SshWriter();
-        w.writeUint32(ids.size());
-        ids.forEach(id -> w.writeString(id.key().bytes()).writeString(id.comment()).writeString(id.backend()));
-        return new AgentResponse.ExtensionResponse(AgentProtocol.EXT_KEYMUX_LIST, w.toByteArray());
       }
       case AgentProtocol.EXT_SESSION_BIND:
         SessionBinder.bind(session, x.contents());

@@ -1,0 +1,41 @@
+package dev.keymux.backend.file;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/** The settings of one `file` backend, read eagerly; defaults come from reference.conf. */
+record FileBackendSettings(List<String> paths, Duration unlockFor, boolean forever, boolean watch, int passphraseAttempts) {
+
+  static FileBackendSettings from(String name, Config block) {
+    Config defaults = ConfigFactory.parseResources(FileBackendSettings.class.getClassLoader(), "reference.conf")
+        .resolve().getConfig("keymux.backend-defaults.file");
+    Set<String> unknown = new TreeSet<>(block.root().keySet());
+    unknown.removeAll(defaults.root().keySet());
+    unknown.remove("type");
+    if (!unknown.isEmpty()) {
+      throw new IllegalArgumentException("backend " + name + ": unknown setting(s) " + unknown + " (known: type, "
+          + String.join(", ", new TreeSet<>(defaults.root().keySet())) + ")");
+    }
+    Config c = block.withFallback(defaults);
+    try {
+      boolean forever = c.getValue("unlock-for").unwrapped().toString().equalsIgnoreCase("forever");
+      Duration unlockFor = forever ? Duration.ZERO : c.getDuration("unlock-for");
+      if (unlockFor.isNegative()) {
+        throw new IllegalArgumentException("backend " + name + ": unlock-for must not be negative");
+      }
+      int attempts = c.getInt("passphrase-attempts");
+      if (attempts < 1) {
+        throw new IllegalArgumentException("backend " + name + ": passphrase-attempts must be at least 1");
+      }
+      List<String> paths = c.getStringList("paths");
+      return new FileBackendSettings(List.copyOf(paths), unlockFor, forever, c.getBoolean("watch"), attempts);
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException("backend " + name + ": " + e.getMessage(), e);
+    }
+  }
+}

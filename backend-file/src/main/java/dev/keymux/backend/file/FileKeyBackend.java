@@ -1,0 +1,555 @@
+package dev.keymux.backend.file;
+
+import dev.keymux.core.agent.AgentException;
+import dev.keymux.core.agent.Backend;
+import dev.keymux.core.agent.Health;
+import dev.keymux.core.agent.Identity;
+import dev.keymux.core.agent.KeyBlob;
+import dev.keymux.core.agent.Session;
+import dev.keymux.core.keys.CertificateInfo;
+import dev.keymux.core.keys.KeyFormatException;
+import dev.keymux.core.keys.SshPrivateKey;
+import dev.keymux.core.keys.SshSignatures;
+import java.io.IOException;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Private key files on disk. Keys are listed from their public halves at once (NAME.pub, or the
+ * clear public section of openssh-key-v1), and decrypted only when a signature is asked for —
+ * with the passphrase from a {@link PassphraseSource} — then kept for {@code unlock-for}.
+ * Every unusable file is skipped with one log line naming it and the reason; the rest keep
+ * working. With {@code watch} on, files added, changed or removed are picked up without restart.
+ */
+final class FileKeyBackend implements Backend {
+  private static final Logger log = LoggerFactory.getLogger(FileKeyBackend.class);
+  private static final Duration DEBOUNCE = Duration.ofMillis(250);
+  private static final Set<PosixFilePermission> TOO_OPEN = EnumSet.complementOf(
+      EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE));
+
+  /** One key file as last scanned, plus its decrypted form while unlocked. */
+  private static final class FileKey {
+    final Path path;
+    final long modified;
+    final long size;
+    final KeyBlob key;
+    final String comment;
+    final boolean encrypted;
+    final List<KeyBlob> certificates;
+    final long certModified; // -1 when there is no NAME-cert.pub
+    Map<KeyBlob, SshPrivateKey> unlocked; // guarded by this
+    Instant unlockedUntil; // null while unlocked = until lock/removal
+
+    FileKey(Path path, long modified, long size, KeyBlob key, String comment, boolean encrypted, List<KeyBlob> certs,
+        long certModified) {
+      this.certModified = certModified;
+      this.path = path;
+      this.modified = modified;
+      this.size = size;
+      this.key = key;
+      this.comment = comment;
+      this.encrypted = encrypted;
+      this.certificates = certs;
+    }
+
+    synchronized void drop() {
+      if (unlocked != null) {
+        unlocked.values().forEach(SshPrivateKey::close);
+        unlocked = null;
+        unlockedUntil = null;
+      }
+    }
+  }
+
+  private final String name;
+  private final FileBackendSettings settings;
+  private final PassphraseSource passphrases;
+  private final Clock clock;
+  private final Path home;
+  private final Map<Path, FileKey> files = new LinkedHashMap<>(); // guarded by this
+  private final Map<Path, String> lastSkip = new HashMap<>(); // guarded by this: log each problem once
+  private volatile Map<KeyBlob, FileKey> byBlob = Map.of();
+  private volatile List<Identity> identities = List.of();
+  private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "keymux-file-timers");
+    t.setDaemon(true);
+    return t;
+  });
+  private ScheduledFuture<?> pendingRescan;
+  private WatchService watcher;
+  private Thread watchThread;
+
+  FileKeyBackend(String name, FileBackendSettings settings, PassphraseSource passphrases, Clock clock, Path home) {
+    this.name = name;
+    this.settings = settings;
+    this.passphrases = passphrases;
+    this.clock = clock;
+    this.home = home;
+  }
+
+  /** Reads the files and, if configured, starts watching their directories. */
+  void start() {
+    rescan();
+    if (settings.watch()) {
+      startWatching();
+    }
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public List<Identity> list(Session session) {
+    return identities;
+  }
+
+  @Override
+  public Health health() {
+    return Health.ok();
+  }
+
+  // ------------------------------------------------------------------ scanning
+
+  /** The files the configured paths name now, in configured order. */
+  private List<Path> candidates() {
+    Set<Path> out = new LinkedHashSet<>();
+    for (String pattern : settings.paths()) {
+      Path p = expand(pattern);
+      String last = p.getFileName() == null ? "" : p.getFileName().toString();
+      if (!last.matches(".*[*?\\[{].*")) {
+        out.add(p);
+        continue;
+      }
+      Path dir = p.getParent();
+      if (dir == null || !Files.isDirectory(dir)) {
+        continue;
+      }
+      List<Path> matches = new ArrayList<>();
+      try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, last)) {
+        ds.forEach(matches::add);
+      } catch (IOException e) {
+        log.warn("backend {}: cannot list {}: {}", name, dir, e.getMessage());
+      }
+      matches.sort(null);
+      for (Path m : matches) {
+        String n = m.getFileName().toString();
+        if (!n.endsWith(".pub") && Files.isRegularFile(m)) {
+          out.add(m);
+        }
+      }
+    }
+    return new ArrayList<>(out);
+  }
+
+  private Path expand(String pattern) {
+    if (pattern.equals("~") || pattern.startsWith("~/")) {
+      return home.resolve(pattern.substring(Math.min(2, pattern.length())));
+    }
+    return Path.of(pattern).toAbsolutePath();
+  }
+
+  /** Re-reads what changed; unchanged files keep their unlocked state. */
+  synchronized void rescan() {
+    Map<Path, FileKey> next = new LinkedHashMap<>();
+    for (Path path : candidates()) {
+      FileKey old = files.get(path);
+      try {
+        PosixFileAttributes a = Files.readAttributes(path, PosixFileAttributes.class);
+        long modified = a.lastModifiedTime().toMillis();
+        if (old != null && old.modified == modified && old.size == a.size() && certsUnchanged(old)) {
+          next.put(path, old);
+          continue;
+        }
+        next.put(path, load(path, a));
+        lastSkip.remove(path);
+        if (old == null) {
+          log.info("backend {}: offering {}", name, path);
+        } else {
+          log.info("backend {}: {} changed on disk; re-read it", name, path);
+        }
+      } catch (Skip s) {
+        if (!s.getMessage().equals(lastSkip.get(path))) {
+          log.warn("backend {}: skipping {}: {}", name, path, s.getMessage());
+          lastSkip.put(path, s.getMessage());
+        }
+      } catch (IOException e) {
+        String reason = "cannot read it (" + e.getMessage() + ")";
+        if (!reason.equals(lastSkip.get(path))) {
+          log.warn("backend {}: skipping {}: {}", name, path, reason);
+          lastSkip.put(path, reason);
+        }
+      }
+      if (old != null && next.get(path) != old) {
+        old.drop(); // changed or gone bad on disk: its decrypted copy is stale
+      }
+    }
+    for (Map.Entry<Path, FileKey> e : files.entrySet()) {
+      if (!next.containsKey(e.getKey())) {
+        e.getValue().drop();
+        if (lastSkip.get(e.getKey()) == null) {
+          log.info("backend {}: {} is gone; no longer offered", name, e.getKey());
+        }
+      }
+    }
+    lastSkip.keySet().retainAll(new LinkedHashSet<>(candidates()));
+    files.clear();
+    files.putAll(next);
+    Map<KeyBlob, FileKey> blobs = new LinkedHashMap<>();
+    List<Identity> ids = new ArrayList<>();
+    for (FileKey fk : files.values()) {
+      if (blobs.putIfAbsent(fk.key, fk) == null) {
+        ids.add(new Identity(fk.key, fk.comment, name));
+      }
+      for (KeyBlob cert : fk.certificates) {
+        if (blobs.putIfAbsent(cert, fk) == null) {
+          ids.add(new Identity(cert, fk.comment, name));
+        }
+      }
+    }
+    byBlob = Map.copyOf(blobs);
+    identities = List.copyOf(ids);
+  }
+
+  private static boolean certsUnchanged(FileKey old) {
+    return old.certModified == modifiedOrMinusOne(certPath(old.path));
+  }
+
+  private static long modifiedOrMinusOne(Path p) {
+    try {
+      return Files.getLastModifiedTime(p).toMillis();
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  private static Path certPath(Path key) {
+    return key.resolveSibling(key.getFileName() + "-cert.pub");
+  }
+
+  /** A file that is skipped, with the reason for the log. */
+  private static final class Skip extends Exception {
+    Skip(String message) {
+      super(message);
+    }
+  }
+
+  private FileKey load(Path path, PosixFileAttributes a) throws Skip, IOException {
+    Set<PosixFilePermission> open = EnumSet.copyOf(a.permissions());
+    open.retainAll(TOO_OPEN);
+    if (!open.isEmpty()) {
+      // OpenSSH's rule (sshkey_perm_ok) and advice, in one line.
+      throw new Skip(String.format("permissions %s are too open; a private key must not be accessible by others "
+          + "(OpenSSH ignores it too). Fix: chmod 600 %s", java.nio.file.attribute.PosixFilePermissions.toString(a.permissions()), path));
+    }
+    byte[] bytes = Files.readAllBytes(path);
+    KeyFiles.Inspection in;
+    try {
+      in = KeyFiles.inspect(bytes);
+    } catch (KeyFiles.KeyFileException e) {
+      throw new Skip(e.getMessage());
+    } finally {
+      Arrays.fill(bytes, (byte) 0);
+    }
+    Path pubPath = path.resolveSibling(path.getFileName() + ".pub");
+    byte[] pubBlob = null;
+    String comment = path.toString();
+    if (Files.isRegularFile(pubPath)) {
+      String[] parts = Files.readString(pubPath).trim().split("\\s+", 3);
+      try {
+        pubBlob = Base64.getDecoder().decode(parts.length > 1 ? parts[1] : "");
+      } catch (IllegalArgumentException e) {
+        throw new Skip(pubPath.getFileName() + " is not a public key line");
+      }
+      if (parts.length > 2) {
+        comment = parts[2];
+      }
+    }
+    if (in.publicBlob() != null && pubBlob != null && !Arrays.equals(in.publicBlob(), pubBlob)) {
+      throw new Skip(pubPath.getFileName() + " does not match the private key (regenerate it: ssh-keygen -y -f " + path + ")");
+    }
+    byte[] blob = in.publicBlob() != null ? in.publicBlob() : pubBlob;
+    if (blob == null) {
+      throw new Skip("encrypted " + in.format() + " key without a public half; create one with: ssh-keygen -y -f " + path
+          + " > " + pubPath);
+    }
+    try {
+      KeyFiles.checkPublicKey(blob);
+    } catch (KeyFiles.KeyFileException e) {
+      throw new Skip(e.getMessage());
+    }
+    return new FileKey(path, a.lastModifiedTime().toMillis(), a.size(), new KeyBlob(blob), comment, in.encrypted(),
+        certificates(path, blob), modifiedOrMinusOne(certPath(path)));
+  }
+
+  private List<KeyBlob> certificates(Path key, byte[] keyBlob) throws IOException {
+    Path certPath = certPath(key);
+    if (!Files.isRegularFile(certPath)) {
+      return List.of();
+    }
+    String reason;
+    try {
+      String[] parts = Files.readString(certPath).trim().split("\\s+");
+      byte[] cert = Base64.getDecoder().decode(parts.length > 1 ? parts[1] : "");
+      CertificateInfo info = CertificateInfo.parse(cert);
+      if (!Arrays.equals(SshSignatures.publicBlobOf(cert), keyBlob)) {
+        reason = "it certifies a different key";
+      } else if (!info.validAt(clock.instant().getEpochSecond())) {
+        reason = clock.instant().getEpochSecond() >= info.validBefore() ? "the certificate has expired" : "the certificate is not valid yet";
+      } else {
+        lastSkip.remove(certPath);
+        return List.of(new KeyBlob(cert));
+      }
+    } catch (KeyFormatException | IllegalArgumentException e) {
+      reason = "not a readable certificate (" + e.getMessage() + ")";
+    }
+    if (!reason.equals(lastSkip.get(certPath))) {
+      log.warn("backend {}: not offering certificate {}: {}", name, certPath, reason);
+      lastSkip.put(certPath, reason);
+    }
+    return List.of();
+  }
+
+  // ------------------------------------------------------------------ signing
+
+  @Override
+  public byte[] sign(Session session, KeyBlob blob, byte[] data, int flags) throws AgentException {
+    FileKey fk = byBlob.get(blob);
+    if (fk == null) {
+      throw AgentException.failed("key not held by " + name);
+    }
+    synchronized (fk) {
+      // One key, one unlock: concurrent signers wait for the first prompt instead of each asking.
+      Map<KeyBlob, SshPrivateKey> keys = unlock(fk);
+      SshPrivateKey key = keys.get(blob);
+      try {
+        return key.sign(data, flags);
+      } finally {
+        if (!settings.forever() && settings.unlockFor().isZero()) {
+          fk.drop(); // unlock-for = 0: decrypt per use
+        }
+      }
+    }
+  }
+
+  /** Caller holds fk's monitor. */
+  private Map<KeyBlob, SshPrivateKey> unlock(FileKey fk) throws AgentException {
+    if (fk.unlocked != null && (fk.unlockedUntil == null || clock.instant().isBefore(fk.unlockedUntil))) {
+      return fk.unlocked;
+    }
+    fk.drop();
+    byte[] file;
+    try {
+      file = Files.readAllBytes(fk.path);
+    } catch (IOException e) {
+      throw AgentException.failed("cannot read " + fk.path + ": " + e.getMessage());
+    }
+    SshPrivateKey key = null;
+    try {
+      if (!fk.encrypted) {
+        key = KeyFiles.decrypt(file, null);
+      } else {
+        Optional<String> unavailable = passphrases.unavailableReason();
+        if (unavailable.isPresent()) {
+          throw AgentException.failed(fk.path + " needs its passphrase, but " + unavailable.get());
+        }
+        for (int attempt = 1; key == null; attempt++) {
+          if (attempt > settings.passphraseAttempts()) {
+            throw AgentException.failed("wrong passphrase for " + fk.path + " " + settings.passphraseAttempts() + " times");
+          }
+          Optional<byte[]> pass = passphrases.passphrase(fk.path, attempt);
+          if (pass.isEmpty()) {
+            throw AgentException.failed("passphrase for " + fk.path + " was not given (prompt cancelled or failed)");
+          }
+          byte[] p = pass.get();
+          try {
+            key = KeyFiles.decrypt(file, p);
+          } catch (KeyFiles.WrongPassphraseException e) {
+            passphrases.rejected(fk.path);
+            log.info("backend {}: wrong passphrase for {} (attempt {})", name, fk.path, attempt);
+          } finally {
+            Arrays.fill(p, (byte) 0);
+          }
+        }
+      }
+    } catch (KeyFiles.KeyFileException | KeyFiles.WrongPassphraseException e) {
+      throw AgentException.failed("cannot use " + fk.path + ": " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw AgentException.failed("interrupted while asking for a passphrase");
+    } finally {
+      Arrays.fill(file, (byte) 0);
+    }
+    if (!Arrays.equals(key.publicBlob(), fk.key.bytes())) {
+      key.close();
+      throw AgentException.failed(fk.path + ".pub does not match the decrypted private key");
+    }
+    Map<KeyBlob, SshPrivateKey> keys = new HashMap<>();
+    keys.put(fk.key, key);
+    for (KeyBlob cert : fk.certificates) {
+      try {
+        keys.put(cert, key.withCertificate(cert.bytes()));
+      } catch (KeyFormatException e) {
+        log.warn("backend {}: certificate for {} unusable: {}", name, fk.path, e.getMessage());
+      }
+    }
+    fk.unlocked = keys;
+    if (settings.forever() || settings.unlockFor().isZero()) {
+      fk.unlockedUntil = null;
+    } else {
+      fk.unlockedUntil = clock.instant().plus(settings.unlockFor());
+      timers.schedule(() -> expire(fk), settings.unlockFor().toMillis() + 10, TimeUnit.MILLISECONDS);
+    }
+    if (fk.encrypted) {
+      log.info("backend {}: unlocked {}{}", name, fk.path,
+          fk.unlockedUntil == null ? "" : " for " + settings.unlockFor().toMinutes() + " min");
+    }
+    return keys;
+  }
+
+  private void expire(FileKey fk) {
+    synchronized (fk) {
+      if (fk.unlockedUntil != null && !clock.instant().isBefore(fk.unlockedUntil)) {
+        fk.drop();
+        log.info("backend {}: {} locked again (unlock-for elapsed)", name, fk.path);
+      }
+    }
+  }
+
+  /** For `keymux list`: locked, unlocked (until when), or needs no passphrase. */
+  @Override
+  public String keyState(KeyBlob blob) {
+    FileKey fk = byBlob.get(blob);
+    if (fk == null) {
+      return "";
+    }
+    synchronized (fk) {
+      if (!fk.encrypted) {
+        return "no passphrase";
+      }
+      if (fk.unlocked == null) {
+        return "locked";
+      }
+      if (fk.unlockedUntil == null) {
+        return "unlocked";
+      }
+      Duration left = Duration.between(clock.instant(), fk.unlockedUntil);
+      return "unlocked, locks in " + (left.toHours() > 0 ? left.toHours() + "h" : "") + left.toMinutesPart() + "m";
+    }
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  @Override
+  public void remove(Session session, KeyBlob key) throws AgentException {
+    throw AgentException.failed("keys of backend " + name + " come from files; remove the file or change its paths setting");
+  }
+
+  /** {@code ssh-add -D}: forget every decrypted key; the files stay offered. */
+  @Override
+  public void removeAll(Session session) {
+    dropAll();
+  }
+
+  @Override
+  public void onLock() {
+    dropAll();
+  }
+
+  private synchronized void dropAll() {
+    files.values().forEach(FileKey::drop);
+  }
+
+  private void startWatching() {
+    Set<Path> dirs = new LinkedHashSet<>();
+    for (String pattern : settings.paths()) {
+      Path dir = expand(pattern).getParent();
+      if (dir != null && Files.isDirectory(dir)) {
+        dirs.add(dir);
+      }
+    }
+    try {
+      watcher = FileSystems.getDefault().newWatchService();
+      for (Path dir : dirs) {
+        dir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE,
+            StandardWatchEventKinds.ENTRY_MODIFY);
+      }
+    } catch (IOException e) {
+      log.warn("backend {}: cannot watch {}: {}; changes need a restart", name, dirs, e.getMessage());
+      return;
+    }
+    watchThread = new Thread(this::watchLoop, "keymux-file-watch-" + name);
+    watchThread.setDaemon(true);
+    watchThread.start();
+  }
+
+  private void watchLoop() {
+    try {
+      while (true) {
+        WatchKey key = watcher.take();
+        key.pollEvents();
+        key.reset();
+        scheduleRescan();
+      }
+    } catch (InterruptedException | ClosedWatchServiceException e) {
+      // closing
+    }
+  }
+
+  /** Debounce: editors and ssh-keygen touch several files in a burst; rescan once after it. */
+  private synchronized void scheduleRescan() {
+    if (pendingRescan != null) {
+      pendingRescan.cancel(false);
+    }
+    pendingRescan = timers.schedule(() -> {
+      try {
+        rescan();
+      } catch (RuntimeException e) {
+        log.error("backend {}: rescan failed", name, e);
+      }
+    }, DEBOUNCE.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void close() {
+    try {
+      if (watcher != null) {
+        watcher.close();
+      }
+    } catch (IOException ignored) {
+      // closing anyway
+    }
+    timers.shutdownNow();
+    dropAll();
+  }
+
+}
