@@ -116,9 +116,14 @@ public final class KeymuxSettings {
   private static List<BackendSettings> backends(Config c, List<String> problems) {
     ConfigObject all = c.getObject("keymux.backends");
     List<String> order = c.getStringList("keymux.backend-order");
-    Set<String> names = new TreeSet<>(all.keySet());
+    Set<String> names = new TreeSet<>();
+    Set<String> disabled = new TreeSet<>();
+    all.forEach((name, value) -> (value.valueType() == ConfigValueType.NULL ? disabled : names).add(name));
     Set<String> ordered = new LinkedHashSet<>();
     for (String name : order) {
+      if (disabled.contains(name)) {
+        continue; // turned off with `name = null`
+      }
       if (!names.contains(name)) {
         problems.add(c.getValue("keymux.backend-order").origin().description() + ": keymux.backend-order names '" + name
             + "', but no backend of that name is configured (configured: " + String.join(", ", names) + ")");

@@ -46,9 +46,9 @@ class ConfigLoaderTest {
     assertEquals(Duration.ZERO, s.defaultKeyLifetime());
     assertEquals("sha256", s.fingerprintHash());
     assertEquals(List.of("/usr/lib*/*", "/usr/local/lib*/*"), s.pkcs11AllowedModules());
-    assertEquals(1, s.backends().size());
-    assertEquals("added", s.backends().get(0).name());
+    assertEquals(List.of("added", "files"), s.backends().stream().map(KeymuxSettings.BackendSettings::name).toList());
     assertEquals("memory", s.backends().get(0).type());
+    assertEquals("file", s.backends().get(1).type());
   }
 
   @Test
@@ -67,7 +67,7 @@ class ConfigLoaderTest {
     assertFalse(s.socketPathIsDefault());
     assertEquals(Duration.ofMinutes(90), s.defaultKeyLifetime());
     assertEquals(Set.of(1001), s.allowedUids());
-    assertEquals(List.of("other", "added"), s.backends().stream().map(KeymuxSettings.BackendSettings::name).toList());
+    assertEquals(List.of("other", "added", "files"), s.backends().stream().map(KeymuxSettings.BackendSettings::name).toList());
     assertEquals(64, s.maxConnections(), "unnamed settings keep their defaults");
   }
 
@@ -138,6 +138,13 @@ class ConfigLoaderTest {
     assertTrue(m.contains("keymux.backends.broken has no type"), m);
     assertTrue(m.contains("'ghost'"), m);
     assertEquals(5, e.problems().size(), m);
+  }
+
+  @Test
+  void aDefaultBackendCanBeTurnedOffWithNull() throws Exception {
+    Path f = file("off.conf", "keymux.backends.files = null\n");
+    KeymuxSettings s = ConfigLoader.load(Optional.of(f), env(), 1000);
+    assertEquals(List.of("added"), s.backends().stream().map(KeymuxSettings.BackendSettings::name).toList());
   }
 
   @Test
