@@ -66,15 +66,15 @@ class AgentServerTest {
 
   /** Sends raw bytes; returns the reply frame's body, or null if the server closed the connection. */
   private byte[] exchange(AFUNIXSocket s, byte[] raw) throws IOException {
-    OutputStream out = s.getOutputStream();
-    out.write(raw);
-    out.flush();
     DataInputStream in = new DataInputStream(s.getInputStream());
     int len;
     try {
+      OutputStream out = s.getOutputStream();
+      out.write(raw);
+      out.flush();
       len = in.readInt();
-    } catch (java.io.EOFException e) {
-      return null;
+    } catch (java.io.EOFException | java.net.SocketException e) {
+      return null; // closed by the server: EOF, or a reset when our bytes were left unread
     }
     byte[] body = new byte[len];
     in.readFully(body);
