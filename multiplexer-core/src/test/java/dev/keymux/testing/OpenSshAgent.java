@@ -22,12 +22,18 @@ public final class OpenSshAgent implements AutoCloseable {
 
   /** Starts ssh-agent with extra arguments (e.g. "-t", "60"), SSH_ASKPASS and DISPLAY unset. */
   public static OpenSshAgent start(String... args) throws Exception {
+    return start(Map.of(), args);
+  }
+
+  /** With extra environment for the agent (e.g. SOFTHSM2_CONF for its PKCS#11 helper). */
+  public static OpenSshAgent start(Map<String, String> env, String... args) throws Exception {
     Path dir = Files.createTempDirectory(Path.of("/tmp"), "osa");
     Path socket = dir.resolve("agent.sock");
     List<String> cmd = new ArrayList<>(List.of("/usr/bin/ssh-agent", "-D", "-a", socket.toString()));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("log").toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("SSH_") || k.equals("DISPLAY"));
+    pb.environment().putAll(env);
     Process p = pb.start();
     long deadline = System.currentTimeMillis() + 5000;
     while (!Files.exists(socket)) {

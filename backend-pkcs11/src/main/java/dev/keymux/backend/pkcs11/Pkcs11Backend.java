@@ -1,0 +1,376 @@
+package dev.keymux.backend.pkcs11;
+
+import static org.xipki.pkcs11.wrapper.PKCS11Constants.*;
+
+import dev.keymux.core.agent.AgentException;
+import dev.keymux.core.agent.Backend;
+import dev.keymux.core.agent.Health;
+import dev.keymux.core.agent.Identity;
+import dev.keymux.core.agent.KeyBlob;
+import dev.keymux.core.agent.Session;
+import dev.keymux.core.wire.AgentProtocol;
+import dev.keymux.core.wire.SshWriter;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xipki.pkcs11.wrapper.AttributeVector;
+import org.xipki.pkcs11.wrapper.Mechanism;
+import org.xipki.pkcs11.wrapper.PKCS11Exception;
+import org.xipki.pkcs11.wrapper.PKCS11Module;
+import org.xipki.pkcs11.wrapper.Slot;
+import org.xipki.pkcs11.wrapper.Token;
+import org.xipki.pkcs11.wrapper.TokenException;
+import org.xipki.pkcs11.wrapper.TokenInfo;
+
+/**
+ * Keys on PKCS#11 tokens. Keys are listed from public key objects (no PIN needed) and cached;
+ * the cache is rebuilt when the token disappears or comes back. Signing logs in once (PIN from
+ * the configured source, never retried automatically: tokens lock after a few wrong PINs) and
+ * is serialized per token. A token error that means "gone" (removed, not present, handles
+ * invalid) drops the token; the next list looks for it again — no restart.
+ */
+final class Pkcs11Backend implements Backend {
+  private static final Logger log = LoggerFactory.getLogger(Pkcs11Backend.class);
+  /** Errors after which the token is treated as gone and re-enumerated. */
+  private static final Set<Long> GONE = Set.of(CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_SESSION_HANDLE_INVALID,
+      CKR_OBJECT_HANDLE_INVALID, CKR_GENERAL_ERROR, CKR_DEVICE_ERROR, CKR_SLOT_ID_INVALID);
+  private static final long RESCAN_MILLIS = 2000;
+
+  private final String name;
+  private final Pkcs11Settings settings;
+  private final PinSource pins;
+  private final Object tokenLock = new Object(); // one session, one signer at a time per token
+
+  // guarded by tokenLock
+  private Token token;
+  private String tokenLabel = "";
+  private org.xipki.pkcs11.wrapper.Session session;
+  private boolean loggedIn;
+  private volatile Map<KeyBlob, TokenKey> keys = Map.of();
+  private volatile List<Identity> identities = List.of();
+  private volatile long lastScan;
+  private volatile Health health = Health.ok();
+  /** Set when the token went away: the next scan re-initializes the module first. */
+  private boolean reinitializeBeforeScan;
+
+  Pkcs11Backend(String name, Pkcs11Settings settings, PinSource pins) {
+    this.name = name;
+    this.settings = settings;
+    this.pins = pins;
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public Health health() {
+    return health;
+  }
+
+  @Override
+  public List<Identity> list(Session s) {
+    // Served from the cache; a rescan only when the token is missing, and never while a
+    // signature holds the token (tryLock semantics via a quick check of the scan age).
+    if (token == null && System.currentTimeMillis() - lastScan > RESCAN_MILLIS) {
+      synchronized (tokenLock) {
+        if (token == null) {
+          scan();
+        }
+      }
+    }
+    return identities;
+  }
+
+  /** Finds the token and reads its public keys. Caller holds tokenLock. */
+  private void scan() {
+    lastScan = System.currentTimeMillis();
+    if (reinitializeBeforeScan) {
+      reinitializeBeforeScan = false;
+      try {
+        Pkcs11Modules.reinitialize(Path.of(settings.module()));
+      } catch (IOException e) {
+        setHealth(Health.down(e.getMessage()));
+        return;
+      }
+    }
+    try {
+      PKCS11Module module = Pkcs11Modules.get(Path.of(settings.module()));
+      Token found = null;
+      for (Slot slot : module.getSlotList(true)) {
+        Token t = slot.getToken();
+        TokenInfo info = t.getTokenInfo();
+        String label = info.getLabel().trim();
+        if (settings.token().isEmpty() || settings.token().equals(label) || settings.token().equals(info.getSerialNumber().trim())) {
+          found = t;
+          tokenLabel = label;
+          break;
+        }
+      }
+      if (found == null) {
+        setHealth(Health.down("token " + (settings.token().isEmpty() ? "" : "'" + settings.token() + "' ") + "not present"));
+        clear();
+        reinitializeBeforeScan = true;
+        return;
+      }
+      org.xipki.pkcs11.wrapper.Session s = found.openSession(false);
+      Map<KeyBlob, TokenKey> next = new LinkedHashMap<>();
+      for (long handle : s.findObjectsSingle(new AttributeVector().class_(CKO_PUBLIC_KEY), 1024)) {
+        try {
+          TokenKey k = readPublicKey(s, handle);
+          if (k != null) {
+            next.putIfAbsent(k.blob(), k);
+          }
+        } catch (IllegalArgumentException e) {
+          log.warn("backend {}: skipping a key on token '{}': {}", name, tokenLabel, e.getMessage());
+        }
+      }
+      token = found;
+      session = s;
+      loggedIn = false;
+      keys = Map.copyOf(next);
+      List<Identity> ids = new ArrayList<>();
+      next.values().forEach(k -> ids.add(new Identity(k.blob(), k.label(), name)));
+      identities = List.copyOf(ids);
+      setHealth(Health.ok());
+      log.info("backend {}: token '{}' offers {} key(s)", name, tokenLabel, ids.size());
+    } catch (IOException e) {
+      setHealth(Health.down(e.getMessage()));
+      clear();
+    } catch (TokenException e) {
+      setHealth(Health.down("token error " + errorName(e)));
+      clear();
+      reinitializeBeforeScan = true;
+    }
+  }
+
+  private void setHealth(Health h) {
+    if (!h.equals(health)) {
+      if (h.up()) {
+        log.info("backend {}: token available", name);
+      } else {
+        log.warn("backend {}: {}", name, h.detail());
+      }
+    }
+    health = h;
+  }
+
+  private static TokenKey readPublicKey(org.xipki.pkcs11.wrapper.Session s, long handle) throws TokenException {
+    AttributeVector a = s.getAttrValues(handle, CKA_KEY_TYPE, CKA_ID, CKA_LABEL);
+    long type = a.keyType();
+    byte[] id = a.id() == null ? new byte[0] : a.id();
+    String label = a.label() == null ? HexFormat.of().formatHex(id) : a.label();
+    if (type == CKK_RSA) {
+      AttributeVector r = s.getAttrValues(handle, CKA_MODULUS, CKA_PUBLIC_EXPONENT);
+      if (r.modulus().bitLength() < 2048) {
+        throw new IllegalArgumentException("RSA key '" + label + "' of " + r.modulus().bitLength() + " bits is too weak");
+      }
+      return TokenKey.rsa(id, label, r.modulus(), r.publicExponent());
+    }
+    if (type == CKK_EC || type == CKK_EC_EDWARDS) {
+      AttributeVector e = s.getAttrValues(handle, CKA_EC_PARAMS, CKA_EC_POINT);
+      return TokenKey.ec(id, label, e.ecParams(), e.ecPoint(), type == CKK_EC_EDWARDS);
+    }
+    throw new IllegalArgumentException("key '" + label + "' has an unsupported type (" + type + ")");
+  }
+
+  /** Caller holds tokenLock. */
+  private void clear() {
+    if (session != null) {
+      try {
+        session.closeSession();
+      } catch (TokenException | RuntimeException ignored) {
+        // the token may already be gone
+      }
+    }
+    token = null;
+    session = null;
+    loggedIn = false;
+    keys = Map.of();
+    identities = List.of();
+  }
+
+  @Override
+  public byte[] sign(Session s, KeyBlob blob, byte[] data, int flags) throws AgentException {
+    TokenKey key = keys.get(blob);
+    if (key == null) {
+      throw AgentException.failed("key not on token of " + name);
+    }
+    synchronized (tokenLock) {
+      if (token == null) {
+        throw AgentException.failed("token of " + name + " is not present");
+      }
+      try {
+        login();
+        long[] priv = session.findObjectsSingle(new AttributeVector().class_(CKO_PRIVATE_KEY).id(key.id()), 2);
+        if (priv.length == 0) {
+          throw AgentException.failed("no private key with the id of '" + key.label() + "' on token '" + tokenLabel + "'");
+        }
+        return sshSignature(key, priv[0], data, flags);
+      } catch (PKCS11Exception e) {
+        if (e.getErrorCode() == CKR_PIN_INCORRECT) {
+          loggedIn = false;
+          throw AgentException.failed("wrong PIN for token '" + tokenLabel + "' (not retried: tokens lock after a few wrong PINs)");
+        }
+        if (e.getErrorCode() == CKR_PIN_LOCKED) {
+          throw AgentException.failed("token '" + tokenLabel + "' PIN is locked; unblock it with the token's tools");
+        }
+        if (GONE.contains(e.getErrorCode())) {
+          log.warn("backend {}: token '{}' is gone ({}); its keys are withdrawn until it returns", name, tokenLabel, errorName(e));
+          clear();
+          lastScan = 0;
+          reinitializeBeforeScan = true;
+        }
+        throw AgentException.failed("token '" + tokenLabel + "' refused to sign: " + errorName(e));
+      } catch (TokenException e) {
+        throw AgentException.failed("token '" + tokenLabel + "' failed: " + e.getMessage());
+      }
+    }
+  }
+
+  /** Caller holds tokenLock. */
+  private void login() throws TokenException, AgentException {
+    if (loggedIn) {
+      return;
+    }
+    TokenInfo info = token.getTokenInfo();
+    String hint = "";
+    if ((info.getFlags() & CKF_USER_PIN_FINAL_TRY) != 0) {
+      hint = " (final try before the PIN locks)";
+    } else if ((info.getFlags() & CKF_USER_PIN_COUNT_LOW) != 0) {
+      hint = " (few tries left)";
+    }
+    Optional<char[]> pin;
+    try {
+      pin = pins.pin(tokenLabel, hint);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw AgentException.failed("interrupted while asking for the PIN");
+    } catch (IllegalStateException e) {
+      throw AgentException.failed(e.getMessage());
+    }
+    if (pin.isEmpty()) {
+      throw AgentException.failed("PIN for token '" + tokenLabel + "' was not given (prompt cancelled or no PIN source)");
+    }
+    char[] p = pin.get();
+    try {
+      session.login(CKU_USER, p);
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() != CKR_USER_ALREADY_LOGGED_IN) {
+        throw e;
+      }
+    } finally {
+      Arrays.fill(p, '\0');
+    }
+    loggedIn = true;
+    log.info("backend {}: logged in to token '{}'", name, tokenLabel);
+  }
+
+  private byte[] sshSignature(TokenKey key, long handle, byte[] data, int flags) throws TokenException {
+    SshWriter w = new SshWriter();
+    switch (key.kind()) {
+      case ED25519: {
+        byte[] sig = session.signSingle(new Mechanism(CKM_EDDSA), handle, data);
+        return w.writeString("ssh-ed25519").writeString(sig).toByteArray();
+      }
+      case ECDSA: {
+        String alg = switch (key.curve()) {
+          case "nistp256" -> "SHA-256";
+          case "nistp384" -> "SHA-384";
+          default -> "SHA-512";
+        };
+        byte[] rs = session.signSingle(new Mechanism(CKM_ECDSA), handle, digest(alg, data));
+        int half = rs.length / 2;
+        BigInteger r = new BigInteger(1, Arrays.copyOfRange(rs, 0, half));
+        BigInteger sv = new BigInteger(1, Arrays.copyOfRange(rs, half, rs.length));
+        byte[] inner = new SshWriter().writeMpint(r).writeMpint(sv).toByteArray();
+        return w.writeString("ecdsa-sha2-" + key.curve()).writeString(inner).toByteArray();
+      }
+      default: {
+        String algorithm;
+        String hash;
+        byte[] prefix;
+        if ((flags & AgentProtocol.SSH_AGENT_RSA_SHA2_512) != 0) {
+          algorithm = "rsa-sha2-512";
+          hash = "SHA-512";
+          prefix = HexFormat.of().parseHex("3051300d060960864801650304020305000440");
+        } else if ((flags & AgentProtocol.SSH_AGENT_RSA_SHA2_256) != 0) {
+          algorithm = "rsa-sha2-256";
+          hash = "SHA-256";
+          prefix = HexFormat.of().parseHex("3031300d060960864801650304020105000420");
+        } else {
+          algorithm = "ssh-rsa";
+          hash = "SHA-1";
+          prefix = HexFormat.of().parseHex("3021300906052b0e03021a05000414");
+        }
+        byte[] h = digest(hash, data);
+        byte[] digestInfo = Arrays.copyOf(prefix, prefix.length + h.length);
+        System.arraycopy(h, 0, digestInfo, prefix.length, h.length);
+        byte[] sig = session.signSingle(new Mechanism(CKM_RSA_PKCS), handle, digestInfo);
+        if (sig.length < key.modulusBytes()) { // RFC 8332: exactly the modulus length
+          byte[] padded = new byte[key.modulusBytes()];
+          System.arraycopy(sig, 0, padded, padded.length - sig.length, sig.length);
+          sig = padded;
+        }
+        return w.writeString(algorithm).writeString(sig).toByteArray();
+      }
+    }
+  }
+
+  private static byte[] digest(String alg, byte[] data) {
+    try {
+      return MessageDigest.getInstance(alg).digest(data);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String errorName(TokenException e) {
+    return e instanceof PKCS11Exception p ? p.getErrorName() : String.valueOf(e.getMessage());
+  }
+
+  /** Called on ssh-add -x: log out so the PIN is needed again after unlock. */
+  @Override
+  public void onLock() {
+    synchronized (tokenLock) {
+      if (session != null && loggedIn) {
+        try {
+          session.logout();
+        } catch (TokenException | RuntimeException e) {
+          log.debug("logout failed", e);
+        }
+        loggedIn = false;
+      }
+    }
+  }
+
+  @Override
+  public void removeAll(Session s) {
+    onLock();
+  }
+
+  @Override
+  public String keyState(KeyBlob key) {
+    return keys.containsKey(key) ? "token '" + tokenLabel + "'" + (loggedIn ? ", logged in" : "") : "";
+  }
+
+  @Override
+  public void close() {
+    synchronized (tokenLock) {
+      clear();
+    }
+  }
+}

@@ -1,0 +1,39 @@
+package dev.keymux.backend.pkcs11;
+
+import com.google.inject.Binder;
+import com.typesafe.config.Config;
+import dev.keymux.core.agent.Backend;
+import dev.keymux.core.agent.BackendFactory;
+import dev.keymux.core.agent.BackendModule;
+import dev.keymux.core.keyring.KeyringDefaults;
+import jakarta.inject.Inject;
+
+/** Contributes backend type {@code pkcs11}: keys on PKCS#11 tokens. */
+public final class Pkcs11BackendModule implements BackendModule {
+  public static final String TYPE = "pkcs11";
+
+  @Override
+  public void configure(Binder binder) {
+    BackendModule.factories(binder).addBinding(TYPE).to(Factory.class);
+  }
+
+  static final class Factory implements BackendFactory {
+    private final KeyringDefaults defaults;
+
+    @Inject
+    Factory(KeyringDefaults defaults) {
+      this.defaults = defaults;
+    }
+
+    @Override
+    public String type() {
+      return TYPE;
+    }
+
+    @Override
+    public Backend create(String name, Config settings) {
+      Pkcs11Settings s = Pkcs11Settings.from(name, settings);
+      return new Pkcs11Backend(name, s, PinSource.of(s.pin(), defaults.askpassEnv(), defaults.confirmTimeout()));
+    }
+  }
+}

@@ -1,0 +1,37 @@
+package dev.keymux.backend.pkcs11;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import java.util.Set;
+import java.util.TreeSet;
+
+/** The settings of one `pkcs11` backend, read eagerly; defaults come from reference.conf. */
+record Pkcs11Settings(String module, String token, String pin) {
+
+  static Pkcs11Settings from(String name, Config block) {
+    Config defaults = ConfigFactory.parseResources(Pkcs11Settings.class.getClassLoader(), "reference.conf")
+        .resolve().getConfig("keymux.backend-defaults.pkcs11");
+    Set<String> unknown = new TreeSet<>(block.root().keySet());
+    unknown.removeAll(defaults.root().keySet());
+    unknown.remove("type");
+    if (!unknown.isEmpty()) {
+      throw new IllegalArgumentException("backend " + name + ": unknown setting(s) " + unknown + " (known: type, "
+          + String.join(", ", new TreeSet<>(defaults.root().keySet())) + ")");
+    }
+    Config c = block.withFallback(defaults);
+    try {
+      String module = c.getString("module");
+      if (module.isEmpty()) {
+        throw new IllegalArgumentException("backend " + name + ": module is required (the path of the PKCS#11 library)");
+      }
+      String pin = c.getString("pin");
+      if (!pin.equals("askpass") && !pin.startsWith("env:") && !pin.startsWith("file:")) {
+        throw new IllegalArgumentException("backend " + name + ": pin must be askpass, env:NAME or file:PATH, not '" + pin + "'");
+      }
+      return new Pkcs11Settings(module, c.getString("token"), pin);
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException("backend " + name + ": " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,184 @@
+package dev.keymux.it;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.keymux.testing.Askpass;
+import dev.keymux.testing.Proc;
+import dev.keymux.testing.RealComponents;
+import dev.keymux.testing.SoftHsm;
+import dev.keymux.testing.Sshd;
+import dev.keymux.testing.TestKeys;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Keys on a real SoftHSM2 token through keymux, compared with OpenSSH's own ssh-add -s. */
+class Pkcs11Test {
+  static final Duration T = Duration.ofSeconds(60);
+  static final String PIN = "123456";
+  static final List<String> TYPES = List.of("rsa:2048", "EC:prime256v1", "EC:secp384r1", "EC:edwards25519");
+  @TempDir Path dir;
+  SoftHsm hsm;
+
+  @BeforeEach
+  void token() throws Exception {
+    RealComponents.require("softhsm", SoftHsm.available(), "apt-get install softhsm2 opensc");
+    hsm = SoftHsm.create(dir.resolve("hsm"));
+    makeToken();
+  }
+
+  private void makeToken() {
+    hsm.initToken("keymux-test", PIN);
+    for (int i = 0; i < TYPES.size(); i++) {
+      hsm.generate("keymux-test", PIN, TYPES.get(i), "0" + (i + 1), "key" + (i + 1));
+    }
+  }
+
+  private KeymuxProcess start(String pin, Map<String, String> extraEnv) throws Exception {
+    Path conf = dir.resolve("keymux.conf");
+    Files.writeString(conf, "keymux.backends.files = null\nkeymux.backends.hsm { type = pkcs11, module = \""
+        + SoftHsm.MODULE + "\", token = keymux-test, pin = \"" + pin + "\" }\n");
+    Map<String, String> env = new HashMap<>(hsm.env());
+    env.putAll(extraEnv);
+    return KeymuxProcess.start(Files.createDirectories(dir.resolve("home")), env, "--config", conf.toString());
+  }
+
+  private static Map<String, String> with(Map<String, String> a, Map<String, String> b) {
+    Map<String, String> m = new HashMap<>(a);
+    m.putAll(b);
+    return m;
+  }
+
+  private List<String> publicLines(KeymuxProcess k) {
+    return Proc.run(T, k.env(), "/usr/bin/ssh-add", "-L").assertOk().stdout().lines().toList();
+  }
+
+  @Test
+  void fingerprintsMatchOpenSshAndEveryTypeSignsAndLogsIn() throws Exception {
+    RealComponents.require("sshd", Sshd.available(), "/usr/sbin/sshd is not installed");
+    try (KeymuxProcess keymux = start("env:HSM_PIN", Map.of("HSM_PIN", PIN))) {
+      String ours = Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-l").assertOk().stdout();
+      // OpenSSH's own agent with ssh-add -s on the same token (it skips Ed25519 keys).
+      Path askpass = Askpass.answering(dir.resolve("bin"), PIN);
+      try (var real = dev.keymux.testing.OpenSshAgent.start(hsm.env())) {
+        Map<String, String> env = with(with(real.env(), hsm.env()),
+            Map.of("SSH_ASKPASS", askpass.toString(), "SSH_ASKPASS_REQUIRE", "force", "DISPLAY", ":0"));
+        Proc.run(T, env, "/usr/bin/ssh-add", "-s", SoftHsm.MODULE).assertOk();
+        String theirs = Proc.run(T, env, "/usr/bin/ssh-add", "-l").assertOk().stdout();
+        List<String> theirFingerprints = theirs.lines().map(l -> l.split(" ")[1]).toList();
+        assertEquals(3, theirFingerprints.size(), theirs);
+        for (String fp : theirFingerprints) {
+          assertTrue(ours.contains(fp), "keymux lists " + fp + ":\n" + ours);
+        }
+      }
+      assertTrue(ours.contains("(ED25519)"), "Ed25519 token keys are listed too:\n" + ours);
+
+      List<String> lines = publicLines(keymux);
+      assertEquals(4, lines.size());
+      Path authorized = dir.resolve("authorized_keys");
+      Files.write(authorized, lines);
+      try (Sshd sshd = Sshd.start(Files.createDirectories(dir.resolve("sshd")), authorized)) {
+        int n = 0;
+        for (String line : lines) {
+          Path pub = dir.resolve("k" + (++n) + ".pub");
+          Files.writeString(pub, line + "\n");
+          Path data = dir.resolve("data" + n);
+          Files.writeString(data, "token data\n");
+          Proc.run(T, keymux.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", pub.toString(), "-n", "file", data.toString()).assertOk();
+          Path allowed = dir.resolve("allowed" + n);
+          Files.writeString(allowed, "t " + line + "\n");
+          Proc.run(T, Map.of(), "/bin/sh", "-c", "/usr/bin/ssh-keygen -Y verify -f " + allowed + " -I t -n file -s " + data
+              + ".sig < " + data).assertOk();
+          List<String> cmd = sshd.sshCommand("echo in", "-o", "IdentitiesOnly=yes", "-o", "IdentityFile=" + pub);
+          assertEquals("in", Proc.run(T, keymux.env(), cmd.toArray(String[]::new)).assertOk().stdout().trim(), line);
+        }
+      }
+    }
+  }
+
+  @Test
+  void aWrongPinFailsOnceWithoutRetryAndOtherKeysKeepWorking() throws Exception {
+    Path log = dir.resolve("asked.log");
+    Path askpass = Askpass.recording(dir.resolve("bin"), "000000", log);
+    try (KeymuxProcess keymux = start("askpass", Map.of("SSH_ASKPASS", askpass.toString()))) {
+      Path own = TestKeys.generate(dir, "own", "ed25519", "own");
+      Proc.run(T, keymux.env(), "/usr/bin/ssh-add", own.toString()).assertOk();
+      Path pub = dir.resolve("t.pub");
+      Files.writeString(pub, publicLines(keymux).stream().filter(l -> l.startsWith("ssh-ed25519") && !l.contains("own"))
+          .findFirst().orElseThrow() + "\n");
+      Path data = dir.resolve("d");
+      Files.writeString(data, "x\n");
+      assertNotEquals(0, Proc.run(T, keymux.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", pub.toString(), "-n", "file",
+          data.toString()).exitCode());
+      List<String> prompts = Files.readAllLines(log).stream().filter(l -> l.startsWith("prompt=")).toList();
+      assertEquals(List.of("prompt=Enter PIN for 'keymux-test': "), prompts, "asked once, never retried");
+      assertTrue(keymux.log().contains("wrong PIN for token 'keymux-test'"), keymux.log());
+      Proc.run(T, keymux.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", own + ".pub", "-n", "file", data.toString()).assertOk();
+    }
+  }
+
+  @Test
+  void aCancelledPinPromptFailsThatRequestOnly() throws Exception {
+    try (KeymuxProcess keymux = start("askpass", Map.of("SSH_ASKPASS", Askpass.refusing(dir.resolve("bin")).toString()))) {
+      Path pub = dir.resolve("t.pub");
+      Files.writeString(pub, publicLines(keymux).get(0) + "\n");
+      Path data = dir.resolve("d");
+      Files.writeString(data, "x\n");
+      assertNotEquals(0, Proc.run(T, keymux.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", pub.toString(), "-n", "file",
+          data.toString()).exitCode());
+      assertTrue(keymux.log().contains("was not given"), keymux.log());
+      assertEquals(4, publicLines(keymux).size(), "keys are still offered");
+    }
+  }
+
+  @Test
+  void aTokenThatDisappearsIsWithdrawnAndComesBackWithoutRestart() throws Exception {
+    try (KeymuxProcess keymux = start("env:HSM_PIN", Map.of("HSM_PIN", PIN))) {
+      List<String> before = publicLines(keymux);
+      assertEquals(4, before.size());
+      hsm.deleteToken("keymux-test");
+      Path pub = dir.resolve("t.pub");
+      Files.writeString(pub, before.get(0) + "\n");
+      Path data = dir.resolve("d");
+      Files.writeString(data, "x\n");
+      assertNotEquals(0, Proc.run(T, keymux.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", pub.toString(), "-n", "file",
+          data.toString()).exitCode());
+      assertEquals(1, Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-l").exitCode(), "keys withdrawn: " + keymux.log());
+
+      makeToken();
+      long t0 = System.currentTimeMillis();
+      List<String> after = List.of();
+      while (System.currentTimeMillis() - t0 < 10_000) {
+        Proc.Result r = Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-L");
+        after = r.exitCode() == 0 ? r.stdout().lines().toList() : List.of();
+        if (after.size() == 4) {
+          break;
+        }
+        Thread.sleep(200);
+      }
+      assertEquals(4, after.size(), keymux.log());
+      Files.writeString(pub, after.get(0) + "\n");
+      Proc.run(T, keymux.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", pub.toString(), "-n", "file", data.toString()).assertOk();
+    }
+  }
+
+  @Test
+  void aModuleThatIsNotPkcs11GivesAClearErrorAndTheAgentKeepsServing() throws Exception {
+    Path conf = dir.resolve("bad.conf");
+    Files.writeString(conf, "keymux.backends.files = null\nkeymux.backends.bad { type = pkcs11, module = \"/bin/ls\" }\n");
+    try (KeymuxProcess keymux = KeymuxProcess.start(Files.createDirectories(dir.resolve("home2")), Map.of(), "--config", conf.toString())) {
+      Path own = TestKeys.generate(dir, "own", "ecdsa-256", "own");
+      Proc.run(T, keymux.env(), "/usr/bin/ssh-add", own.toString()).assertOk();
+      String listed = Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-l").assertOk().stdout();
+      assertTrue(listed.contains(TestKeys.fingerprint(own)), listed);
+      assertTrue(keymux.log().contains("/bin/ls") && keymux.log().contains("not a usable PKCS#11 library"), keymux.log());
+    }
+  }
+}
