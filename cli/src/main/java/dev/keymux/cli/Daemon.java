@@ -10,6 +10,7 @@ import dev.keymux.config.KeymuxSettings;
 import dev.keymux.core.agent.Backend;
 import dev.keymux.core.agent.BackendFactory;
 import dev.keymux.core.agent.BackendModule;
+import dev.keymux.core.agent.ProviderAllowlist;
 import dev.keymux.core.keyring.KeyringBackendModule;
 import dev.keymux.core.keyring.KeyringDefaults;
 import dev.keymux.core.mux.Multiplexer;
@@ -50,6 +51,7 @@ final class Daemon implements AutoCloseable {
       @Override
       protected void configure() {
         bind(KeyringDefaults.class).toInstance(defaults);
+        bind(ProviderAllowlist.class).toInstance(new ProviderAllowlist(settings.pkcs11AllowedModules()));
       }
     });
     Injector injector = Guice.createInjector(modules);

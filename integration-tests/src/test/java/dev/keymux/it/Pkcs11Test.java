@@ -181,4 +181,86 @@ class Pkcs11Test {
       assertTrue(keymux.log().contains("/bin/ls") && keymux.log().contains("not a usable PKCS#11 library"), keymux.log());
     }
   }
+
+  // ---- ssh-add -s / -e through keymux
+
+  private Map<String, String> sshAddPinEnv(KeymuxProcess k, String pin) {
+    Path askpass = Askpass.answering(dir.resolve("pin-" + pin), pin);
+    return with(k.env(), Map.of("SSH_ASKPASS", askpass.toString(), "SSH_ASKPASS_REQUIRE", "force", "DISPLAY", ":0"));
+  }
+
+  private KeymuxProcess plain(String... args) throws Exception {
+    Path conf = dir.resolve("plain.conf");
+    Files.writeString(conf, "keymux.backends.files = null\n");
+    List<String> a = new ArrayList<>(List.of("--config", conf.toString()));
+    a.addAll(List.of(args));
+    return KeymuxProcess.start(Files.createDirectories(dir.resolve("home3")), hsm.env(), a.toArray(String[]::new));
+  }
+
+  @Test
+  void sshAddDashSLoadsEveryKeyOfTheTokenAndDashERemovesThem() throws Exception {
+    try (KeymuxProcess keymux = plain()) {
+      Proc.run(T, sshAddPinEnv(keymux, PIN), "/usr/bin/ssh-add", "-s", SoftHsm.MODULE).assertOk();
+      List<String> lines = publicLines(keymux);
+      assertEquals(4, lines.size(), "RSA, two ECDSA and Ed25519: " + lines);
+      Path pub = dir.resolve("ed.pub");
+      Files.writeString(pub, lines.stream().filter(l -> l.startsWith("ssh-ed25519")).findFirst().orElseThrow() + "\n");
+      Path data = dir.resolve("d");
+      Files.writeString(data, "x\n");
+      Proc.run(T, keymux.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", pub.toString(), "-n", "file", data.toString()).assertOk();
+      assertNotEquals(0, Proc.run(T, sshAddPinEnv(keymux, PIN), "/usr/bin/ssh-add", "-s", SoftHsm.MODULE).exitCode(),
+          "adding the same provider twice fails");
+      Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-e", SoftHsm.MODULE).assertOk();
+      assertEquals(1, Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-l").exitCode());
+    }
+  }
+
+  @Test
+  void sshAddDashSWithAWrongPinAddsNothing() throws Exception {
+    try (KeymuxProcess keymux = plain()) {
+      assertNotEquals(0, Proc.run(T, sshAddPinEnv(keymux, "999999"), "/usr/bin/ssh-add", "-s", SoftHsm.MODULE).exitCode());
+      assertEquals(1, Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-l").exitCode());
+      assertTrue(keymux.log().contains("wrong PIN"), keymux.log());
+    }
+  }
+
+  @Test
+  void aModuleOutsideTheAllowlistIsRefused() throws Exception {
+    try (KeymuxProcess keymux = plain("-P", "/opt/only-this/*")) {
+      assertNotEquals(0, Proc.run(T, sshAddPinEnv(keymux, PIN), "/usr/bin/ssh-add", "-s", SoftHsm.MODULE).exitCode());
+      assertTrue(keymux.log().contains("not in the allowlist"), keymux.log());
+      assertEquals(1, Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-l").exitCode());
+    }
+  }
+
+  @Test
+  void anAllowedLibraryThatIsNotPkcs11IsRefusedClearly() throws Exception {
+    Path notPkcs11 = Path.of("/lib/x86_64-linux-gnu/libz.so.1");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(notPkcs11), "zlib at its Debian path");
+    try (KeymuxProcess keymux = plain()) {
+      assertNotEquals(0, Proc.run(T, sshAddPinEnv(keymux, PIN), "/usr/bin/ssh-add", "-s", notPkcs11.toString()).exitCode());
+      assertTrue(keymux.log().contains("not a usable PKCS#11 library"), keymux.log());
+      Proc.run(T, sshAddPinEnv(keymux, PIN), "/usr/bin/ssh-add", "-s", SoftHsm.MODULE).assertOk();
+    }
+  }
+
+  @Test
+  void aForwardedConnectionMayNotLoadAProvider() throws Exception {
+    Path hostKey = TestKeys.generate(dir, "host", "ed25519", "host");
+    var add = dev.keymux.core.contract.SshAddCapture.captureOne(dir, hostKey);
+    try (KeymuxProcess keymux = plain();
+        var host = dev.keymux.core.keys.SshPrivateKey.fromAgentWire(add.keyMaterial());
+        var client = new dev.keymux.core.client.AgentClient(keymux.socket, Duration.ofSeconds(10))) {
+      byte[] sid = "session id".getBytes();
+      byte[] bind = new dev.keymux.core.wire.SshWriter().writeString(host.publicBlob()).writeString(sid)
+          .writeString(host.sign(sid, 0)).writeBoolean(true).toByteArray();
+      var session = dev.keymux.core.agent.Session.local();
+      assertInstanceOf(dev.keymux.core.wire.AgentResponse.Success.class,
+          client.call(new dev.keymux.core.wire.AgentRequest.Extension("session-bind@openssh.com", bind)));
+      var r = client.call(new dev.keymux.core.wire.AgentRequest.AddSmartcardKey(SoftHsm.MODULE, PIN.getBytes(), List.of()));
+      assertInstanceOf(dev.keymux.core.wire.AgentResponse.Failure.class, r);
+      assertTrue(keymux.log().contains("forwarded connection"), keymux.log());
+      assertEquals(List.of(), client.list(session));
+    }
+  }
 }

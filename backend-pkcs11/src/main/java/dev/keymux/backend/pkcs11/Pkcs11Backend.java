@@ -65,10 +65,17 @@ final class Pkcs11Backend implements Backend {
   /** Set when the token went away: the next scan re-initializes the module first. */
   private boolean reinitializeBeforeScan;
 
-  Pkcs11Backend(String name, Pkcs11Settings settings, PinSource pins) {
+  private final boolean logoutOnLock;
+
+  /**
+   * @param logoutOnLock log out of the token when keymux is locked, so the PIN is asked again;
+   *     false for tokens added with ssh-add -s, whose PIN keymux does not keep
+   */
+  Pkcs11Backend(String name, Pkcs11Settings settings, PinSource pins, boolean logoutOnLock) {
     this.name = name;
     this.settings = settings;
     this.pins = pins;
+    this.logoutOnLock = logoutOnLock;
   }
 
   @Override
@@ -241,6 +248,45 @@ final class Pkcs11Backend implements Backend {
     }
   }
 
+  /**
+   * For {@code ssh-add -s}: finds the token and logs in with the PIN the client sent, at once, so
+   * a wrong PIN fails the add (as in OpenSSH) rather than a later signature. The PIN is wiped.
+   */
+  void addWithPin(char[] pin) throws AgentException {
+    synchronized (tokenLock) {
+      try {
+        if (token == null) {
+          scan();
+        }
+        if (token == null) {
+          throw AgentException.failed(health.detail());
+        }
+        loginWith(pin);
+      } catch (PKCS11Exception e) {
+        if (e.getErrorCode() == CKR_PIN_INCORRECT) {
+          throw AgentException.failed("wrong PIN for token '" + tokenLabel + "'");
+        }
+        throw AgentException.failed("token '" + tokenLabel + "': " + errorName(e));
+      } catch (TokenException e) {
+        throw AgentException.failed("token '" + tokenLabel + "': " + e.getMessage());
+      } finally {
+        Arrays.fill(pin, '\0');
+      }
+    }
+  }
+
+  private void loginWith(char[] p) throws TokenException {
+    try {
+      session.login(CKU_USER, p);
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() != CKR_USER_ALREADY_LOGGED_IN) {
+        throw e;
+      }
+    }
+    loggedIn = true;
+    log.info("backend {}: logged in to token '{}'", name, tokenLabel);
+  }
+
   /** Caller holds tokenLock. */
   private void login() throws TokenException, AgentException {
     if (loggedIn) {
@@ -267,16 +313,10 @@ final class Pkcs11Backend implements Backend {
     }
     char[] p = pin.get();
     try {
-      session.login(CKU_USER, p);
-    } catch (PKCS11Exception e) {
-      if (e.getErrorCode() != CKR_USER_ALREADY_LOGGED_IN) {
-        throw e;
-      }
+      loginWith(p);
     } finally {
       Arrays.fill(p, '\0');
     }
-    loggedIn = true;
-    log.info("backend {}: logged in to token '{}'", name, tokenLabel);
   }
 
   private byte[] sshSignature(TokenKey key, long handle, byte[] data, int flags) throws TokenException {
@@ -345,6 +385,9 @@ final class Pkcs11Backend implements Backend {
   /** Called on ssh-add -x: log out so the PIN is needed again after unlock. */
   @Override
   public void onLock() {
+    if (!logoutOnLock) {
+      return;
+    }
     synchronized (tokenLock) {
       if (session != null && loggedIn) {
         try {

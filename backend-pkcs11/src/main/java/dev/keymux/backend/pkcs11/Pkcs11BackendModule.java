@@ -5,6 +5,7 @@ import com.typesafe.config.Config;
 import dev.keymux.core.agent.Backend;
 import dev.keymux.core.agent.BackendFactory;
 import dev.keymux.core.agent.BackendModule;
+import dev.keymux.core.agent.ProviderAllowlist;
 import dev.keymux.core.keyring.KeyringDefaults;
 import jakarta.inject.Inject;
 
@@ -12,9 +13,38 @@ import jakarta.inject.Inject;
 public final class Pkcs11BackendModule implements BackendModule {
   public static final String TYPE = "pkcs11";
 
+  /** Type of the backend that holds tokens added with {@code ssh-add -s}. */
+  public static final String ADDED_TYPE = "pkcs11-added";
+
   @Override
   public void configure(Binder binder) {
     BackendModule.factories(binder).addBinding(TYPE).to(Factory.class);
+    BackendModule.factories(binder).addBinding(ADDED_TYPE).to(AddedFactory.class);
+  }
+
+  static final class AddedFactory implements BackendFactory {
+    private final ProviderAllowlist allowlist;
+
+    @Inject
+    AddedFactory(ProviderAllowlist allowlist) {
+      this.allowlist = allowlist;
+    }
+
+    @Override
+    public String type() {
+      return ADDED_TYPE;
+    }
+
+    @Override
+    public Backend create(String name, Config settings) {
+      java.util.Set<String> unknown = new java.util.TreeSet<>(settings.root().keySet());
+      unknown.remove("type");
+      if (!unknown.isEmpty()) {
+        throw new IllegalArgumentException("backend " + name + ": unknown setting(s) " + unknown
+            + " (the allowlist is keymux.pkcs11.allowed-modules)");
+      }
+      return new Pkcs11ProvidersBackend(name, allowlist);
+    }
   }
 
   static final class Factory implements BackendFactory {
@@ -33,7 +63,7 @@ public final class Pkcs11BackendModule implements BackendModule {
     @Override
     public Backend create(String name, Config settings) {
       Pkcs11Settings s = Pkcs11Settings.from(name, settings);
-      return new Pkcs11Backend(name, s, PinSource.of(s.pin(), defaults.askpassEnv(), defaults.confirmTimeout()));
+      return new Pkcs11Backend(name, s, PinSource.of(s.pin(), defaults.askpassEnv(), defaults.confirmTimeout()), true);
     }
   }
 }

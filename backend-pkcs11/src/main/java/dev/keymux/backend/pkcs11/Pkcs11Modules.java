@@ -61,6 +61,19 @@ final class Pkcs11Modules {
     log.info("re-initialized PKCS#11 module {} to look for returning tokens", real);
   }
 
+  /** Labels of the tokens present in {@code library}'s slots. */
+  static synchronized java.util.List<String> tokenLabels(Path library) throws IOException {
+    try {
+      java.util.List<String> labels = new java.util.ArrayList<>();
+      for (org.xipki.pkcs11.wrapper.Slot slot : get(library).getSlotList(true)) {
+        labels.add(slot.getToken().getTokenInfo().getLabel().trim());
+      }
+      return labels;
+    } catch (PKCS11Exception e) {
+      throw new IOException(library + ": " + e.getErrorName(), e);
+    }
+  }
+
   static synchronized PKCS11Module get(Path library) throws IOException {
     Path real = library.toRealPath();
     PKCS11Module m = loaded.get(real);
