@@ -34,7 +34,7 @@ export SSH_ASKPASS="$work/bin/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0
 SSH_AUTH_SOCK="$work/openssh.sock" ssh-add -q "$work/.ssh/id_ed25519" </dev/null
 SSH_AUTH_SOCK="$work/added/agent.sock" ssh-add -q "$work/.ssh/id_ed25519" </dev/null
 
-java -cp "$jar" "$root/bench/SignLatency.java" "$n" "ssh-agent=$work/openssh.sock" \
+java -cp "$jar" "$root/bench/SignLatency.java" "$n" ssh-ed25519 "ssh-agent=$work/openssh.sock" \
   "keymux(ssh-add)=$work/added/agent.sock" "keymux(file)=$work/file/agent.sock"
 for i in 0 1 2; do
   ps -o rss= -p "${pids[$i]}" | awk -v name="$( [ $i = 0 ] && echo ssh-agent || echo keymux )" \
