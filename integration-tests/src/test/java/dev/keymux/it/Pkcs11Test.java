@@ -263,4 +263,99 @@ class Pkcs11Test {
       assertEquals(List.of(), client.list(session));
     }
   }
+
+  @Test
+  void aKeyKnownOnlyByItsX509CertificateIsOfferedAndTheKeysFilterWorks() throws Exception {
+    // An imported P-256 key whose public key object is removed, leaving private key + certificate.
+    Path key = dir.resolve("cert-key.pem");
+    Path cert = dir.resolve("cert.der");
+    Proc.run(T, Map.of(), "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-keyout", key.toString(), "-subj", "/CN=keymux test", "-days", "2", "-outform", "DER", "-out",
+        cert.toString()).assertOk();
+    Path pkcs8 = dir.resolve("cert-key.p8");
+    Proc.run(T, Map.of(), "/usr/bin/openssl", "pkcs8", "-topk8", "-nocrypt", "-in", key.toString(), "-out", pkcs8.toString()).assertOk();
+    Proc.run(T, hsm.env(), "/usr/bin/softhsm2-util", "--import", pkcs8.toString(), "--token", "keymux-test", "--label", "certkey",
+        "--id", "0a", "--pin", PIN).assertOk();
+    Proc.run(T, hsm.env(), "/usr/bin/pkcs11-tool", "--module", SoftHsm.MODULE, "--token-label", "keymux-test", "--login",
+        "--pin", PIN, "--delete-object", "--type", "pubkey", "--id", "0a").assertOk();
+    Proc.run(T, hsm.env(), "/usr/bin/pkcs11-tool", "--module", SoftHsm.MODULE, "--token-label", "keymux-test", "--login",
+        "--pin", PIN, "--write-object", cert.toString(), "--type", "cert", "--id", "0a", "--label", "certkey").assertOk();
+    String expected = Proc.run(T, Map.of(), "/bin/sh", "-c", "/usr/bin/openssl x509 -inform DER -in " + cert
+        + " -pubkey -noout > " + dir.resolve("cert-pub.pem") + " && /usr/bin/ssh-keygen -i -m PKCS8 -f "
+        + dir.resolve("cert-pub.pem")).assertOk().stdout().trim().split(" ")[1];
+
+    Path conf = dir.resolve("filter.conf");
+    Files.writeString(conf, "keymux.backends.files = null\nkeymux.backends.hsm { type = pkcs11, module = \""
+        + SoftHsm.MODULE + "\", token = keymux-test, pin = \"env:HSM_PIN\", keys = [certkey, \"04\"] }\n");
+    try (KeymuxProcess keymux = KeymuxProcess.start(Files.createDirectories(dir.resolve("home4")),
+        with(hsm.env(), Map.of("HSM_PIN", PIN)), "--config", conf.toString())) {
+      List<String> lines = publicLines(keymux);
+      assertEquals(2, lines.size(), "the filter keeps key id 04 and label certkey: " + lines);
+      String certLine = lines.stream().filter(l -> l.endsWith(" certkey")).findFirst().orElseThrow();
+      assertEquals(expected, certLine.split(" ")[1]);
+      assertTrue(lines.stream().anyMatch(l -> l.startsWith("ssh-ed25519")), "id 04 is the Ed25519 key");
+      Path pub = dir.resolve("certkey.pub");
+      Files.writeString(pub, certLine + "\n");
+      Path data = dir.resolve("d");
+      Files.writeString(data, "x\n");
+      Proc.run(T, keymux.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", pub.toString(), "-n", "file", data.toString()).assertOk();
+      Path allowed = dir.resolve("allowed-cert");
+      Files.writeString(allowed, "t " + certLine + "\n");
+      Proc.run(T, Map.of(), "/bin/sh", "-c", "/usr/bin/ssh-keygen -Y verify -f " + allowed + " -I t -n file -s " + data
+          + ".sig < " + data).assertOk();
+    }
+  }
+
+  @Test
+  void pinCacheEndsTheLoginAndLockLogsOut() throws Exception {
+    Path log = dir.resolve("pins.log");
+    Path askpass = Askpass.recording(dir.resolve("bin"), PIN, log);
+    Path conf = dir.resolve("cache.conf");
+    Files.writeString(conf, "keymux.backends.files = null\nkeymux.backends.hsm { type = pkcs11, module = \""
+        + SoftHsm.MODULE + "\", token = keymux-test, pin-cache = 2s }\n");
+    try (KeymuxProcess keymux = KeymuxProcess.start(Files.createDirectories(dir.resolve("home5")),
+        with(hsm.env(), Map.of("SSH_ASKPASS", askpass.toString())), "--config", conf.toString())) {
+      Path pub = dir.resolve("k.pub");
+      Files.writeString(pub, publicLines(keymux).get(0) + "\n");
+      Path data = dir.resolve("d");
+      Files.writeString(data, "x\n");
+      String[] sign = {"/usr/bin/ssh-keygen", "-Y", "sign", "-f", pub.toString(), "-n", "file", data.toString()};
+      Proc.run(T, keymux.env(), sign).assertOk();
+      Files.delete(Path.of(data + ".sig"));
+      Proc.run(T, keymux.env(), sign).assertOk(); // within the cache: no new prompt
+      Files.delete(Path.of(data + ".sig"));
+      Thread.sleep(3000);
+      Proc.run(T, keymux.env(), sign).assertOk(); // cache elapsed: asked again
+      Files.delete(Path.of(data + ".sig"));
+      Map<String, String> lockEnv = with(keymux.env(), Map.of("SSH_ASKPASS", Askpass.answering(dir.resolve("lk"), "l").toString(),
+          "SSH_ASKPASS_REQUIRE", "force", "DISPLAY", ":0"));
+      Proc.run(T, lockEnv, "/usr/bin/ssh-add", "-x").assertOk();
+      Proc.run(T, lockEnv, "/usr/bin/ssh-add", "-X").assertOk();
+      Proc.run(T, keymux.env(), sign).assertOk(); // locking logged out: asked again
+      long prompts = Files.readAllLines(log).stream().filter(l -> l.startsWith("prompt=Enter PIN")).count();
+      assertEquals(3, prompts, Files.readString(log));
+    }
+  }
+
+  @Test
+  void severalTokensAtOnceThroughConfigAndThroughSshAddDashS() throws Exception {
+    hsm.initToken("second", PIN);
+    hsm.generate("second", PIN, "EC:prime256v1", "21", "second-key");
+    Path conf = dir.resolve("two.conf");
+    Files.writeString(conf, "keymux.backends.files = null\n"
+        + "keymux.backends.one { type = pkcs11, module = \"" + SoftHsm.MODULE + "\", token = keymux-test, pin = \"env:HSM_PIN\" }\n"
+        + "keymux.backends.two { type = pkcs11, module = \"" + SoftHsm.MODULE + "\", token = second, pin = \"env:HSM_PIN\" }\n");
+    try (KeymuxProcess keymux = KeymuxProcess.start(Files.createDirectories(dir.resolve("home6")),
+        with(hsm.env(), Map.of("HSM_PIN", PIN)), "--config", conf.toString())) {
+      List<String> lines = publicLines(keymux);
+      assertEquals(5, lines.size(), lines.toString());
+      assertTrue(lines.stream().anyMatch(l -> l.endsWith(" second-key")), lines.toString());
+      String listed = Proc.run(T, keymux.env(), KeymuxProcess.command("list").toArray(String[]::new)).assertOk().stdout();
+      assertTrue(listed.contains("one (token 'keymux-test')") && listed.contains("two (token 'second')"), listed);
+    }
+    try (KeymuxProcess keymux = plain()) {
+      Proc.run(T, sshAddPinEnv(keymux, PIN), "/usr/bin/ssh-add", "-s", SoftHsm.MODULE).assertOk();
+      assertEquals(5, publicLines(keymux).size(), "ssh-add -s loads every token of the module");
+    }
+  }
 }

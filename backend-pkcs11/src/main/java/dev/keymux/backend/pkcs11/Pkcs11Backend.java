@@ -47,6 +47,12 @@ final class Pkcs11Backend implements Backend {
   private static final Set<Long> GONE = Set.of(CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_SESSION_HANDLE_INVALID,
       CKR_OBJECT_HANDLE_INVALID, CKR_GENERAL_ERROR, CKR_DEVICE_ERROR, CKR_SLOT_ID_INVALID);
   private static final long RESCAN_MILLIS = 2000;
+  private static final java.util.concurrent.ScheduledExecutorService LOGOUTS =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "keymux-pkcs11-logout");
+        t.setDaemon(true);
+        return t;
+      });
 
   private final String name;
   private final Pkcs11Settings settings;
@@ -58,6 +64,7 @@ final class Pkcs11Backend implements Backend {
   private String tokenLabel = "";
   private org.xipki.pkcs11.wrapper.Session session;
   private boolean loggedIn;
+  private long logins; // guarded by tokenLock: which login a pin-cache timer belongs to
   private volatile Map<KeyBlob, TokenKey> keys = Map.of();
   private volatile List<Identity> identities = List.of();
   private volatile long lastScan;
@@ -138,11 +145,26 @@ final class Pkcs11Backend implements Backend {
       for (long handle : s.findObjectsSingle(new AttributeVector().class_(CKO_PUBLIC_KEY), 1024)) {
         try {
           TokenKey k = readPublicKey(s, handle);
-          if (k != null) {
+          if (settings.selects(k.label(), HexFormat.of().formatHex(k.id()))) {
             next.putIfAbsent(k.blob(), k);
           }
         } catch (IllegalArgumentException e) {
           log.warn("backend {}: skipping a key on token '{}': {}", name, tokenLabel, e.getMessage());
+        }
+      }
+      // Tokens such as YubiKey PIV may hold a key's public half only inside an X.509
+      // certificate: offer those keys too, as OpenSSH's ssh-pkcs11 does.
+      for (long handle : s.findObjectsSingle(new AttributeVector().class_(CKO_CERTIFICATE).certificateType(CKC_X_509), 1024)) {
+        try {
+          AttributeVector a = s.getAttrValues(handle, CKA_ID, CKA_LABEL, CKA_VALUE);
+          byte[] id = a.id() == null ? new byte[0] : a.id();
+          String label = a.label() == null ? HexFormat.of().formatHex(id) : a.label();
+          TokenKey k = TokenKey.fromCertificate(id, label, a.value());
+          if (settings.selects(k.label(), HexFormat.of().formatHex(id)) && !next.containsKey(k.blob())) {
+            next.put(k.blob(), k);
+          }
+        } catch (IllegalArgumentException e) {
+          log.warn("backend {}: skipping a certificate on token '{}': {}", name, tokenLabel, e.getMessage());
         }
       }
       token = found;
@@ -284,7 +306,32 @@ final class Pkcs11Backend implements Backend {
       }
     }
     loggedIn = true;
+    long generation = ++logins;
     log.info("backend {}: logged in to token '{}'", name, tokenLabel);
+    if (!settings.pinCache().isZero()) {
+      LOGOUTS.schedule(() -> {
+        synchronized (tokenLock) {
+          if (logins == generation) { // not a newer login
+            logout();
+          }
+        }
+      }, settings.pinCache().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Ends the login (pin-cache elapsed or keymux locked): the next signature asks for the PIN. */
+  private void logout() {
+    synchronized (tokenLock) {
+      if (session != null && loggedIn) {
+        try {
+          session.logout();
+        } catch (TokenException | RuntimeException e) {
+          log.debug("logout failed", e);
+        }
+        loggedIn = false;
+        log.info("backend {}: logged out of token '{}'", name, tokenLabel);
+      }
+    }
   }
 
   /** Caller holds tokenLock. */
@@ -385,18 +432,8 @@ final class Pkcs11Backend implements Backend {
   /** Called on ssh-add -x: log out so the PIN is needed again after unlock. */
   @Override
   public void onLock() {
-    if (!logoutOnLock) {
-      return;
-    }
-    synchronized (tokenLock) {
-      if (session != null && loggedIn) {
-        try {
-          session.logout();
-        } catch (TokenException | RuntimeException e) {
-          log.debug("logout failed", e);
-        }
-        loggedIn = false;
-      }
+    if (logoutOnLock) {
+      logout();
     }
   }
 

@@ -111,7 +111,7 @@ final class Pkcs11ProvidersBackend implements Backend {
       List<Pkcs11Backend> added = new ArrayList<>();
       AgentException firstFailure = null;
       for (String label : labels) {
-        Pkcs11Backend token = new Pkcs11Backend(name + ":" + label, new Pkcs11Settings(real.toString(), label, "askpass"),
+        Pkcs11Backend token = new Pkcs11Backend(name + ":" + label, Pkcs11Settings.added(real.toString(), label),
             (l, hint) -> Optional.empty(), false);
         try {
           token.addWithPin(pin.clone());

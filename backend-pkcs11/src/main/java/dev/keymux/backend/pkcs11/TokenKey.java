@@ -35,7 +35,14 @@ record TokenKey(KeyBlob blob, byte[] id, String label, Kind kind, String curve, 
    */
   static TokenKey ec(byte[] id, String label, byte[] ecParams, byte[] ecPoint, boolean edwards) {
     String curve = curveName(ecParams);
-    byte[] point = unwrapOctetString(ecPoint);
+    int rawLength = switch (curve) {
+      case "ed25519" -> 32;
+      case "nistp256" -> 65;
+      case "nistp384" -> 97;
+      default -> 133;
+    };
+    // A raw point has exactly the curve's length; anything else should be the DER wrapping.
+    byte[] point = ecPoint.length == rawLength ? ecPoint : unwrapOctetString(ecPoint);
     if (edwards || curve.equals("ed25519")) {
       if (!curve.equals("ed25519") || point.length != 32) {
         throw new IllegalArgumentException("unsupported Edwards key (" + curve + ", " + point.length + "-byte point)");
@@ -45,6 +52,38 @@ record TokenKey(KeyBlob blob, byte[] id, String label, Kind kind, String curve, 
     }
     byte[] blob = new SshWriter().writeString("ecdsa-sha2-" + curve).writeString(curve).writeString(point).toByteArray();
     return new TokenKey(new KeyBlob(blob), id, label, Kind.ECDSA, curve, 0);
+  }
+
+  /** The key inside a DER X.509 certificate object. */
+  static TokenKey fromCertificate(byte[] id, String label, byte[] der) {
+    org.bouncycastle.crypto.params.AsymmetricKeyParameter key;
+    try {
+      key = org.bouncycastle.crypto.util.PublicKeyFactory.createKey(
+          org.bouncycastle.asn1.x509.Certificate.getInstance(der).getSubjectPublicKeyInfo());
+    } catch (Exception e) {
+      throw new IllegalArgumentException("unreadable X.509 certificate '" + label + "'");
+    }
+    if (key instanceof org.bouncycastle.crypto.params.RSAKeyParameters rsa) {
+      if (rsa.getModulus().bitLength() < 2048) {
+        throw new IllegalArgumentException("RSA key in certificate '" + label + "' is too weak");
+      }
+      return rsa(id, label, rsa.getModulus(), rsa.getExponent());
+    }
+    if (key instanceof org.bouncycastle.crypto.params.Ed25519PublicKeyParameters ed) {
+      byte[] blob = new SshWriter().writeString("ssh-ed25519").writeString(ed.getEncoded()).toByteArray();
+      return new TokenKey(new KeyBlob(blob), id, label, Kind.ED25519, "ed25519", 0);
+    }
+    if (key instanceof org.bouncycastle.crypto.params.ECPublicKeyParameters ec
+        && ec.getParameters() instanceof org.bouncycastle.crypto.params.ECNamedDomainParameters named) {
+      byte[] params;
+      try {
+        params = named.getName().getEncoded();
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("certificate '" + label + "' has unusable curve parameters");
+      }
+      return ec(id, label, params, ec.getQ().getEncoded(false), false);
+    }
+    throw new IllegalArgumentException("certificate '" + label + "' holds an unsupported key type");
   }
 
   static String curveName(byte[] ecParams) {
