@@ -358,4 +358,26 @@ class Pkcs11Test {
       assertEquals(5, publicLines(keymux).size(), "ssh-add -s loads every token of the module");
     }
   }
+
+  @Test
+  void anImportedEd25519KeyWithTheOidFormOfItsParametersSigns() throws Exception {
+    // softhsm2-util --import stores CKA_EC_PARAMS as OID 1.3.101.112 (generated keys use "edwards25519").
+    Path key = dir.resolve("ed.pem");
+    Proc.run(T, Map.of(), "/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", key.toString()).assertOk();
+    Proc.run(T, hsm.env(), "/usr/bin/softhsm2-util", "--import", key.toString(), "--token", "keymux-test", "--label",
+        "imported-ed", "--id", "0e", "--pin", PIN).assertOk();
+    try (KeymuxProcess keymux = start("env:HSM_PIN", Map.of("HSM_PIN", PIN))) {
+      String line = publicLines(keymux).stream().filter(l -> l.endsWith(" imported-ed")).findFirst().orElseThrow();
+      assertTrue(line.startsWith("ssh-ed25519 "), line);
+      Path pub = dir.resolve("imported.pub");
+      Files.writeString(pub, line + "\n");
+      Path data = dir.resolve("d");
+      Files.writeString(data, "x\n");
+      Proc.run(T, keymux.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", pub.toString(), "-n", "file", data.toString()).assertOk();
+      Path allowed = dir.resolve("allowed-imported");
+      Files.writeString(allowed, "t " + line + "\n");
+      Proc.run(T, Map.of(), "/bin/sh", "-c", "/usr/bin/ssh-keygen -Y verify -f " + allowed + " -I t -n file -s " + data
+          + ".sig < " + data).assertOk();
+    }
+  }
 }
