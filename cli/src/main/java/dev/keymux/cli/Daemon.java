@@ -11,7 +11,6 @@ import dev.keymux.core.agent.Backend;
 import dev.keymux.core.agent.BackendFactory;
 import dev.keymux.core.agent.BackendModule;
 import dev.keymux.core.agent.ProviderAllowlist;
-import dev.keymux.core.keyring.KeyringBackendModule;
 import dev.keymux.core.keyring.KeyringDefaults;
 import dev.keymux.core.mux.Multiplexer;
 import dev.keymux.core.server.AgentLock;
@@ -67,7 +66,7 @@ final class Daemon implements AutoCloseable {
       }
       Backend backend = factory.create(b.name(), b.settings());
       backends.add(backend);
-      if (addTarget == null && KeyringBackendModule.TYPE.equals(b.type())) {
+      if (b.name().equals(settings.addTarget())) {
         addTarget = backend;
       }
     }

@@ -37,6 +37,7 @@ public final class KeymuxSettings {
   private final String fingerprintHash;
   private final List<String> pkcs11AllowedModules;
   private final List<BackendSettings> backends;
+  private final String addTarget;
 
   private KeymuxSettings(Config c, Map<String, String> env, int uid) {
     List<String> problems = new ArrayList<>();
@@ -70,6 +71,14 @@ public final class KeymuxSettings {
     }, "sha256");
     pkcs11AllowedModules = read(problems, () -> List.copyOf(c.getStringList("keymux.pkcs11.allowed-modules")), List.of());
     backends = read(problems, () -> backends(c, problems), List.of());
+    addTarget = read(problems, () -> {
+      String t = c.getString("keymux.add-target");
+      if (!t.isEmpty() && backends.stream().noneMatch(b -> b.name().equals(t))) {
+        throw new ConfigException.BadValue(c.getValue("keymux.add-target").origin(), "keymux.add-target",
+            "names '" + t + "', but no backend of that name is configured");
+      }
+      return t;
+    }, "");
     if (!problems.isEmpty()) {
       throw new KeymuxConfigException(problems);
     }
@@ -218,6 +227,11 @@ public final class KeymuxSettings {
 
   public List<String> pkcs11AllowedModules() {
     return pkcs11AllowedModules;
+  }
+
+  /** The backend that takes keys added with ssh-add; empty = none. */
+  public String addTarget() {
+    return addTarget;
   }
 
   /** Backends in effective order. */

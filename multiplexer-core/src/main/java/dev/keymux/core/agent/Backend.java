@@ -14,6 +14,14 @@ public interface Backend extends Agent, AutoCloseable {
     return "";
   }
 
+  /**
+   * Loop protection: true when this backend reaches a keymux whose instance id is in
+   * {@code visited} (see {@link Instance}). Only backends that talk to other agents override it.
+   */
+  default boolean leadsBackTo(java.util.List<String> visited) {
+    return false;
+  }
+
   /** Called when keymux is locked: drop any decrypted key material that can be re-obtained. */
   default void onLock() {}
 

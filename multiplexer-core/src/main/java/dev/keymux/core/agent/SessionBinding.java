@@ -4,12 +4,19 @@ import java.util.Arrays;
 
 /**
  * One verified session-bind@openssh.com record: the SSH server's host key, the session
- * identifier (exchange hash) it signed, and whether the connection was bound for forwarding
- * rather than for authentication to that host.
+ * identifier (exchange hash) it signed, whether the connection was bound for forwarding rather
+ * than for authentication to that host, and the extension's exact bytes so an upstream agent
+ * can be told the same binding.
  */
-public record SessionBinding(KeyBlob hostKey, byte[] sessionId, boolean forwarding) {
+public record SessionBinding(KeyBlob hostKey, byte[] sessionId, boolean forwarding, byte[] message) {
   public SessionBinding {
     sessionId = sessionId.clone();
+    message = message.clone();
+  }
+
+  @Override
+  public byte[] message() {
+    return message.clone();
   }
 
   @Override

@@ -214,7 +214,7 @@ public final class Multiplexer implements Agent, AutoCloseable {
 
   @Override
   public List<String> extensions() {
-    List<String> names = new ArrayList<>(List.of(AgentProtocol.EXT_KEYMUX_LIST));
+    List<String> names = new ArrayList<>(List.of(AgentProtocol.EXT_KEYMUX_LIST, AgentProtocol.EXT_KEYMUX_CHAIN));
     backends.forEach(b -> b.extensions().stream().filter(n -> !names.contains(n)).forEach(names::add));
     return names;
   }
@@ -224,7 +224,36 @@ public final class Multiplexer implements Agent, AutoCloseable {
     if (name.equals(AgentProtocol.EXT_KEYMUX_LIST)) {
       return describeKeys(session);
     }
+    if (name.equals(AgentProtocol.EXT_KEYMUX_CHAIN)) {
+      return new AgentResponse.ExtensionResponse(name, new SshWriter().writeBoolean(leadsBackTo(contents)).toByteArray());
+    }
     return firstSupporting("extension " + name, b -> b.extension(session, name, contents));
+  }
+
+  /** At most this many keymux instances on one path: a longer chain is treated as a loop. */
+  private static final int MAX_CHAIN = 8;
+
+  private boolean leadsBackTo(byte[] contents) throws AgentException {
+    List<String> visited = new ArrayList<>();
+    try {
+      dev.keymux.core.wire.SshReader r = new dev.keymux.core.wire.SshReader(contents);
+      long n = r.readUint32();
+      for (long i = 0; i < n && i < MAX_CHAIN; i++) {
+        visited.add(r.readUtf8());
+      }
+    } catch (dev.keymux.core.wire.ProtocolException e) {
+      throw new AgentException(AgentException.Kind.EXTENSION_FAILED, "malformed chain query");
+    }
+    if (visited.contains(dev.keymux.core.agent.Instance.ID) || visited.size() >= MAX_CHAIN) {
+      return true;
+    }
+    visited.add(dev.keymux.core.agent.Instance.ID);
+    for (Backend b : backends) {
+      if (b.leadsBackTo(visited)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

@@ -59,7 +59,7 @@ final class SessionBinder {
       if (session.bindings().size() >= AgentProtocol.MAX_SESSION_BINDINGS) {
         throw AgentException.failed("too many session bindings on one connection");
       }
-      session.addBinding(new SessionBinding(hostKey, sessionId, forwarding));
+      session.addBinding(new SessionBinding(hostKey, sessionId, forwarding, contents));
     }
     log.debug("{}: bound to host key {} {} for {}", session, hostKey.type(),
         dev.keymux.core.keys.Fingerprints.sha256(hostKey.bytes()), forwarding ? "forwarding" : "authentication");

@@ -47,6 +47,11 @@ public final class AgentProtocol {
   public static final String EXT_SESSION_BIND = "session-bind@openssh.com";
   /** keymux's own: the identity list with the backend holding each key (`keymux list`). */
   public static final String EXT_KEYMUX_LIST = "list@keymux.dev";
+  /**
+   * keymux's own loop check: contents = the instance ids already on the path (uint32 n, n strings);
+   * reply = one boolean, true when the path leads back to one of them.
+   */
+  public static final String EXT_KEYMUX_CHAIN = "chain@keymux.dev";
   public static final String CONSTRAINT_RESTRICT_DESTINATION = "restrict-destination-v00@openssh.com";
   public static final String CONSTRAINT_ASSOCIATED_CERTS = "associated-certs-v00@openssh.com";
   public static final String CONSTRAINT_SK_PROVIDER = "sk-provider@openssh.com";

@@ -1,0 +1,211 @@
+package dev.keymux.it;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.keymux.testing.Proc;
+import dev.keymux.testing.RealComponents;
+import dev.keymux.testing.Sshd;
+import dev.keymux.testing.TestKeys;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.newsclub.net.unix.AFUNIXServerSocket;
+import org.newsclub.net.unix.AFUNIXSocketAddress;
+
+/** Other agents behind keymux: a real OpenSSH ssh-agent and a second keymux as upstreams. */
+class UpstreamAgentTest {
+  static final Duration T = Duration.ofSeconds(60);
+  @TempDir Path dir;
+  final List<Process> agents = new ArrayList<>();
+
+  @AfterEach
+  void stopAgents() throws Exception {
+    for (Process p : agents) {
+      p.destroy();
+      p.waitFor(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** A real ssh-agent on a fixed socket path (so it can be restarted at the same place). */
+  private Path sshAgent(Path socket) throws Exception {
+    Files.createDirectories(socket.getParent());
+    Files.deleteIfExists(socket);
+    Process p = new ProcessBuilder("/usr/bin/ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    agents.add(p);
+    long t0 = System.currentTimeMillis();
+    while (!Files.exists(socket) && System.currentTimeMillis() - t0 < 5000) {
+      Thread.sleep(10);
+    }
+    return socket;
+  }
+
+  private static Map<String, String> sock(Path socket) {
+    return Map.of("SSH_AUTH_SOCK", socket.toString());
+  }
+
+  private KeymuxProcess keymux(String name, String config) throws Exception {
+    Path conf = dir.resolve(name + ".conf");
+    Files.writeString(conf, "keymux.backends.files = null\n" + config);
+    return KeymuxProcess.start(Files.createDirectories(dir.resolve(name)), Map.of(), "--config", conf.toString());
+  }
+
+  private static String upstream(String name, Path socket) {
+    return "keymux.backends." + name + " { type = agent, socket = \"" + socket + "\" }\n";
+  }
+
+  private void signAndVerify(KeymuxProcess k, Path key) throws Exception {
+    Path data = dir.resolve("data-" + key.getFileName());
+    Files.writeString(data, "through keymux\n");
+    Files.deleteIfExists(Path.of(data + ".sig"));
+    Proc.run(T, k.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", key + ".pub", "-n", "file", data.toString()).assertOk();
+    Path allowed = dir.resolve("allowed-" + key.getFileName());
+    Files.writeString(allowed, "t " + TestKeys.publicLine(key) + "\n");
+    Proc.run(T, Map.of(), "/bin/sh", "-c", "/usr/bin/ssh-keygen -Y verify -f " + allowed + " -I t -n file -s " + data
+        + ".sig < " + data).assertOk();
+  }
+
+  private String listed(KeymuxProcess k) {
+    return Proc.run(T, k.env(), "/usr/bin/ssh-add", "-l").stdout();
+  }
+
+  @Test
+  void keysOfAnSshAgentAndOfAnotherKeymuxAreListedAndSign() throws Exception {
+    Path a = sshAgent(dir.resolve("a/agent.sock"));
+    Path keyA = TestKeys.generate(dir, "id_a", "ed25519", "in ssh-agent");
+    Proc.run(T, sock(a), "/usr/bin/ssh-add", keyA.toString()).assertOk();
+    try (KeymuxProcess b = keymux("b", "")) {
+      Path keyB = TestKeys.generate(dir, "id_b", "ecdsa-256", "in keymux b");
+      Proc.run(T, b.env(), "/usr/bin/ssh-add", keyB.toString()).assertOk();
+      try (KeymuxProcess m = keymux("m", upstream("ssh", a) + upstream("other", b.socket))) {
+        String l = listed(m);
+        assertTrue(l.contains(TestKeys.fingerprint(keyA)) && l.contains(TestKeys.fingerprint(keyB)), l);
+        signAndVerify(m, keyA);
+        signAndVerify(m, keyB);
+        String list = Proc.run(T, m.env(), KeymuxProcess.command("list").toArray(String[]::new)).assertOk().stdout();
+        assertTrue(list.contains(" ssh") && list.contains(" other"), list);
+      }
+    }
+  }
+
+  @Test
+  void aDeadUpstreamVanishesAndComesBackWhenRestarted() throws Exception {
+    Path a = sshAgent(dir.resolve("a/agent.sock"));
+    Path keyA = TestKeys.generate(dir, "id_a", "ed25519", "upstream");
+    Proc.run(T, sock(a), "/usr/bin/ssh-add", keyA.toString()).assertOk();
+    try (KeymuxProcess m = keymux("m", upstream("ssh", a))) {
+      Path own = TestKeys.generate(dir, "id_own", "ed25519", "own");
+      Proc.run(T, m.env(), "/usr/bin/ssh-add", own.toString()).assertOk();
+      assertTrue(listed(m).contains(TestKeys.fingerprint(keyA)));
+
+      agents.get(0).destroy();
+      agents.get(0).waitFor(5, TimeUnit.SECONDS);
+      String after = listed(m);
+      assertFalse(after.contains(TestKeys.fingerprint(keyA)), after);
+      assertTrue(after.contains(TestKeys.fingerprint(own)), "other keys keep working: " + after);
+      signAndVerify(m, own);
+
+      sshAgent(a);
+      Proc.run(T, sock(a), "/usr/bin/ssh-add", keyA.toString()).assertOk();
+      long t0 = System.currentTimeMillis();
+      while (!listed(m).contains(TestKeys.fingerprint(keyA)) && System.currentTimeMillis() - t0 < 15_000) {
+        Thread.sleep(200);
+      }
+      assertTrue(listed(m).contains(TestKeys.fingerprint(keyA)), m.log());
+      signAndVerify(m, keyA);
+      assertTrue(m.log().contains("answers again"), m.log());
+    }
+  }
+
+  @Test
+  void anUpstreamThatNeverAnswersDoesNotHoldUpTheList() throws Exception {
+    Path hung = dir.resolve("hung/agent.sock");
+    Files.createDirectories(hung.getParent());
+    try (AFUNIXServerSocket silent = AFUNIXServerSocket.newInstance()) {
+      silent.bind(AFUNIXSocketAddress.of(hung.toFile()));
+      Thread acceptor = new Thread(() -> {
+        List<Object> held = new ArrayList<>();
+        try {
+          while (true) {
+            held.add(silent.accept()); // accept, read nothing, answer nothing
+          }
+        } catch (Exception e) {
+          // closed
+        }
+      });
+      acceptor.setDaemon(true);
+      acceptor.start();
+      try (KeymuxProcess m = keymux("m", upstream("hung", hung))) {
+        Path own = TestKeys.generate(dir, "id_own", "ed25519", "own");
+        Proc.run(T, m.env(), "/usr/bin/ssh-add", own.toString()).assertOk();
+        long t0 = System.nanoTime();
+        String l = listed(m);
+        long tookMillis = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(l.contains(TestKeys.fingerprint(own)), l);
+        assertTrue(tookMillis < 4000, "list answered after " + tookMillis + " ms (backend timeout 2 s)");
+      }
+    }
+  }
+
+  @Test
+  void anUpstreamThatIsKeymuxItselfIsDisabled() throws Exception {
+    // Direct: m's upstream is m's own socket.
+    Path self = dir.resolve("m/run/agent.sock");
+    try (KeymuxProcess m = keymux("m", upstream("self", self))) {
+      Path own = TestKeys.generate(dir, "id_own", "ed25519", "own");
+      Proc.run(T, m.env(), "/usr/bin/ssh-add", own.toString()).assertOk();
+      assertTrue(listed(m).contains(TestKeys.fingerprint(own)));
+      assertTrue(m.log().contains("leads back to this keymux"), m.log());
+    }
+    // Indirect: p -> q -> p.
+    Path pSock = dir.resolve("p/run/agent.sock");
+    Path qSock = dir.resolve("q/run/agent.sock");
+    try (KeymuxProcess q = keymux("q", upstream("to-p", pSock)); KeymuxProcess p = keymux("p", upstream("to-q", qSock))) {
+      Path own = TestKeys.generate(dir, "id_p", "ed25519", "p");
+      Proc.run(T, p.env(), "/usr/bin/ssh-add", own.toString()).assertOk();
+      String l = listed(p);
+      assertTrue(l.contains(TestKeys.fingerprint(own)), l);
+      assertTrue(p.log().contains("leads back to this keymux") || q.log().contains("leads back to this keymux"),
+          p.log() + "\n---\n" + q.log());
+    }
+  }
+
+  @Test
+  void sshAddGoesToTheConfiguredAddTarget() throws Exception {
+    Path a = sshAgent(dir.resolve("a/agent.sock"));
+    try (KeymuxProcess m = keymux("m", upstream("ssh", a) + "keymux.add-target = ssh\n")) {
+      Path key = TestKeys.generate(dir, "id_t", "ed25519", "to upstream");
+      Proc.run(T, m.env(), "/usr/bin/ssh-add", key.toString()).assertOk();
+      assertTrue(Proc.run(T, sock(a), "/usr/bin/ssh-add", "-l").assertOk().stdout().contains(TestKeys.fingerprint(key)));
+    }
+  }
+
+  @Test
+  void destinationRestrictedKeysOfTheUpstreamWorkThroughKeymux() throws Exception {
+    RealComponents.require("sshd", Sshd.available(), "/usr/sbin/sshd is not installed");
+    Path key = TestKeys.generate(dir, "id_r", "ed25519", "restricted");
+    Path authorized = dir.resolve("authorized_keys");
+    Files.writeString(authorized, TestKeys.publicLine(key) + "\n");
+    try (Sshd allowed = Sshd.start(Files.createDirectories(dir.resolve("sshd-allowed")), authorized);
+        Sshd other = Sshd.start(Files.createDirectories(dir.resolve("sshd-other")), authorized)) {
+      Path a = sshAgent(dir.resolve("a/agent.sock"));
+      Path kh = dir.resolve("restrict_known_hosts");
+      Files.writeString(kh, "allowed-host " + TestKeys.publicLine(allowed.hostKeyPub()) + "\n");
+      Proc.run(T, sock(a), "/usr/bin/ssh-add", "-H", kh.toString(), "-h", "allowed-host", key.toString()).assertOk();
+      try (KeymuxProcess m = keymux("m", upstream("ssh", a))) {
+        List<String> ok = allowed.sshCommand("echo in", "-o", "IdentityFile=" + dir.resolve("none"));
+        assertEquals("in", Proc.run(T, m.env(), ok.toArray(String[]::new)).assertOk().stdout().trim());
+        List<String> refused = other.sshCommand("echo in", "-o", "IdentityFile=" + dir.resolve("none"));
+        assertNotEquals(0, Proc.run(T, m.env(), refused.toArray(String[]::new)).exitCode(),
+            "the upstream refuses the key for a host it is not restricted to");
+      }
+    }
+  }
+}
