@@ -69,13 +69,32 @@ public final class Multiplexer implements Agent, AutoCloseable {
   @Override
   public List<Identity> list(Session session) {
     Map<KeyBlob, Identity> merged = new LinkedHashMap<>();
+    Map<KeyBlob, Backend> owners = new java.util.HashMap<>();
     for (BackendIdentities r : listAll(session)) {
       for (Identity id : r.identities) {
-        merged.putIfAbsent(id.key(), id.withBackend(r.backend.name()));
+        if (merged.putIfAbsent(id.key(), id.withBackend(r.backend.name())) == null) {
+          owners.put(id.key(), r.backend);
+        }
       }
     }
+    session.attachment(lastListKey, k -> new LastList()).owners = owners;
     return new ArrayList<>(merged.values());
   }
+
+  /**
+   * Who held each key at this connection's last list. Clients list, then sign what they were
+   * offered; remembering the owner spares every backend a second list per signature.
+   */
+  private static final class LastList implements AutoCloseable {
+    volatile Map<KeyBlob, Backend> owners = Map.of();
+
+    @Override
+    public void close() {
+      owners = Map.of();
+    }
+  }
+
+  private final Object lastListKey = new Object();
 
   private record BackendIdentities(Backend backend, List<Identity> identities) {}
 
@@ -108,9 +127,19 @@ public final class Multiplexer implements Agent, AutoCloseable {
 
   @Override
   public byte[] sign(Session session, KeyBlob key, byte[] data, int flags) throws AgentException {
+    Backend lastOwner = session.attachment(lastListKey, k -> new LastList()).owners.get(key);
+    if (lastOwner != null) {
+      try {
+        return call(lastOwner, "sign", signTimeout, () -> lastOwner.sign(session, key, data, flags));
+      } catch (AgentException e) {
+        log.info("backend {} could not sign with the key it listed ({}); asking all backends", lastOwner.name(), e.getMessage());
+      }
+    }
     List<Backend> holders = holdersOf(session, key);
+    holders.remove(lastOwner); // already asked: never prompt the user twice for one request
     if (holders.isEmpty()) {
-      throw AgentException.failed("no backend holds the requested " + key.type() + " key");
+      throw AgentException.failed(lastOwner != null ? "backend " + lastOwner.name() + " could not sign"
+          : "no backend holds the requested " + key.type() + " key");
     }
     AgentException last = null;
     for (Backend b : holders) {

@@ -113,6 +113,16 @@ class MultiplexerTest {
   }
 
   @Test
+  void aRefusedSignatureIsNotAskedTwiceOfTheSameBackend() {
+    Scripted one = new Scripted("one", A);
+    one.failSign = true;
+    Multiplexer m = mux(one);
+    m.list(session); // remembers one as A's owner
+    assertThrows(AgentException.class, () -> m.sign(session, A, new byte[] {1}, 0));
+    assertEquals(1, one.signs.get(), "one request, one attempt (a confirm prompt must not appear twice)");
+  }
+
+  @Test
   void addWithoutATargetFails() {
     assertThrows(AgentException.class, () -> mux(new Scripted("x")).add(session, null));
   }
