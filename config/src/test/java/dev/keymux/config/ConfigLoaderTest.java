@@ -46,7 +46,7 @@ class ConfigLoaderTest {
     assertEquals(Duration.ZERO, s.defaultKeyLifetime());
     assertEquals("sha256", s.fingerprintHash());
     assertEquals(List.of("/usr/lib*/*", "/usr/local/lib*/*"), s.pkcs11AllowedModules());
-    assertEquals(List.of("added", "tokens", "files"), s.backends().stream().map(KeymuxSettings.BackendSettings::name).toList());
+    assertEquals(List.of("added", "tokens", "files", "gnome"), s.backends().stream().map(KeymuxSettings.BackendSettings::name).toList());
     assertEquals("memory", s.backends().get(0).type());
     assertEquals("pkcs11-added", s.backends().get(1).type());
     assertEquals("file", s.backends().get(2).type());
@@ -68,7 +68,7 @@ class ConfigLoaderTest {
     assertFalse(s.socketPathIsDefault());
     assertEquals(Duration.ofMinutes(90), s.defaultKeyLifetime());
     assertEquals(Set.of(1001), s.allowedUids());
-    assertEquals(List.of("other", "added", "files", "tokens"), s.backends().stream().map(KeymuxSettings.BackendSettings::name).toList());
+    assertEquals(List.of("other", "added", "files", "gnome", "tokens"), s.backends().stream().map(KeymuxSettings.BackendSettings::name).toList());
     assertEquals(64, s.maxConnections(), "unnamed settings keep their defaults");
   }
 
@@ -145,7 +145,7 @@ class ConfigLoaderTest {
   void aDefaultBackendCanBeTurnedOffWithNull() throws Exception {
     Path f = file("off.conf", "keymux.backends.files = null\n");
     KeymuxSettings s = ConfigLoader.load(Optional.of(f), env(), 1000);
-    assertEquals(List.of("added", "tokens"), s.backends().stream().map(KeymuxSettings.BackendSettings::name).toList());
+    assertEquals(List.of("added", "tokens", "gnome"), s.backends().stream().map(KeymuxSettings.BackendSettings::name).toList());
   }
 
   @Test

@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * the upstream keep working. A dead, hung or garbling upstream is skipped and retried with
  * back-off; one that leads back to this keymux is disabled.
  */
-final class UpstreamAgentBackend implements Backend {
+public final class UpstreamAgentBackend implements Backend {
   private static final Logger log = LoggerFactory.getLogger(UpstreamAgentBackend.class);
 
   /** One client connection's link to the upstream. */
@@ -58,11 +58,23 @@ final class UpstreamAgentBackend implements Backend {
   private volatile boolean loopChecked;
   private volatile Health health = Health.ok();
 
+  private final java.util.function.Supplier<java.nio.file.Path> socket;
+
   UpstreamAgentBackend(String name, UpstreamSettings settings, Clock clock) {
+    this(name, settings::socket, settings.requestTimeout(), settings.backoff(), settings.maxBackoff(), clock);
+  }
+
+  /**
+   * An upstream whose socket is looked up at each (re)connection, for agents that may appear
+   * after keymux starts (GNOME Keyring, gcr-ssh-agent).
+   */
+  public UpstreamAgentBackend(String name, java.util.function.Supplier<java.nio.file.Path> socket, Duration requestTimeout,
+      Duration backoff, Duration maxBackoff, Clock clock) {
     this.name = name;
-    this.settings = settings;
+    this.socket = socket;
+    this.settings = new UpstreamSettings(java.nio.file.Path.of("/"), requestTimeout, backoff, maxBackoff);
     this.clock = clock;
-    this.nextBackoff = settings.backoff();
+    this.nextBackoff = backoff;
   }
 
   @Override
@@ -87,13 +99,13 @@ final class UpstreamAgentBackend implements Backend {
     }
     synchronized (state) {
       if (clock.instant().isBefore(retryAt)) {
-        throw AgentException.failed("upstream " + settings.socket() + " is down; next try at " + retryAt);
+        throw AgentException.failed("upstream " + socket.get() + " is down; next try at " + retryAt);
       }
     }
     if (!loopChecked) {
       checkLoop();
     }
-    Link link = session.attachment(this, k -> new Link(new AgentClient(settings.socket(), settings.requestTimeout())));
+    Link link = session.attachment(this, k -> new Link(new AgentClient(socket.get(), settings.requestTimeout())));
     synchronized (link) {
       List<SessionBinding> bindings = session.bindings();
       for (int i = link.replayed; i < bindings.size(); i++) {
@@ -112,9 +124,9 @@ final class UpstreamAgentBackend implements Backend {
     List<String> visited = List.of(Instance.ID);
     if (leadsBackTo(visited)) {
       loop = true;
-      health = Health.down("loop: " + settings.socket() + " leads back to this keymux; backend disabled");
+      health = Health.down("loop: " + socket.get() + " leads back to this keymux; backend disabled");
       log.error("backend {}: the upstream socket {} leads back to this keymux (directly or through another keymux); "
-          + "backend disabled — point it at a different agent", name, settings.socket());
+          + "backend disabled — point it at a different agent", name, socket.get());
       throw AgentException.failed(health.detail());
     }
     loopChecked = true;
@@ -123,7 +135,7 @@ final class UpstreamAgentBackend implements Backend {
   @Override
   public boolean leadsBackTo(List<String> visited) {
     // A separate short-lived connection: the question is about the path, not a client session.
-    try (AgentClient probe = new AgentClient(settings.socket(), settings.requestTimeout())) {
+    try (AgentClient probe = new AgentClient(socket.get(), settings.requestTimeout())) {
       SshWriter w = new SshWriter().writeUint32(visited.size());
       visited.forEach(w::writeString);
       AgentResponse r = probe.call(new AgentRequest.Extension(AgentProtocol.EXT_KEYMUX_CHAIN, w.toByteArray()));
@@ -165,7 +177,7 @@ final class UpstreamAgentBackend implements Backend {
 
   private void up() {
     if (!health.up() && !loop) {
-      log.info("backend {}: upstream {} answers again", name, settings.socket());
+      log.info("backend {}: upstream {} answers again", name, socket.get());
     }
     synchronized (state) {
       nextBackoff = settings.backoff();
@@ -189,9 +201,18 @@ final class UpstreamAgentBackend implements Backend {
     loopChecked = false; // whatever answers after a restart is checked again
   }
 
+  /** An absent or broken upstream offers no keys; its health says why (no log line per list). */
   @Override
   public List<Identity> list(Session session) throws AgentException {
-    List<Identity> ids = call(session, "list", c -> c.list(session));
+    List<Identity> ids;
+    try {
+      ids = call(session, "list", c -> c.list(session));
+    } catch (AgentException e) {
+      if (!health.up()) {
+        return List.of();
+      }
+      throw e;
+    }
     List<Identity> out = new ArrayList<>(ids.size());
     ids.forEach(id -> out.add(id.withBackend(name)));
     return out;

@@ -1,0 +1,80 @@
+package dev.keymux.backend.keyring;
+
+import com.google.inject.Binder;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import dev.keymux.backend.agent.UpstreamAgentBackend;
+import dev.keymux.core.agent.Backend;
+import dev.keymux.core.agent.BackendFactory;
+import dev.keymux.core.agent.BackendModule;
+import dev.keymux.core.keyring.KeyringDefaults;
+import jakarta.inject.Inject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+
+/**
+ * Contributes backend type {@code keyring}: the GNOME Keyring / gcr SSH agent as an upstream,
+ * its socket found under {@code $XDG_RUNTIME_DIR} each time keymux connects.
+ */
+public final class KeyringBackendModule implements BackendModule {
+  public static final String TYPE = "keyring";
+
+  @Override
+  public void configure(Binder binder) {
+    BackendModule.factories(binder).addBinding(TYPE).to(Factory.class);
+  }
+
+  /** Where GNOME's agent listens, newest first: gcr-ssh-agent (GNOME 43+), gnome-keyring <= 42. */
+  static Supplier<Path> gnomeSocket(Map<String, String> env) {
+    return () -> {
+      String xdg = env.getOrDefault("XDG_RUNTIME_DIR", "");
+      if (xdg.isEmpty()) {
+        return Path.of("/nonexistent/XDG_RUNTIME_DIR-is-not-set/keyring/ssh");
+      }
+      Path gcr = Path.of(xdg, "gcr", "ssh");
+      return Files.exists(gcr) ? gcr : Path.of(xdg, "keyring", "ssh");
+    };
+  }
+
+  static final class Factory implements BackendFactory {
+    private final KeyringDefaults defaults;
+
+    @Inject
+    Factory(KeyringDefaults defaults) {
+      this.defaults = defaults;
+    }
+
+    @Override
+    public String type() {
+      return TYPE;
+    }
+
+    @Override
+    public Backend create(String name, Config settings) {
+      Config d = ConfigFactory.parseResources(KeyringBackendModule.class.getClassLoader(), "reference.conf")
+          .resolve().getConfig("keymux.backend-defaults.keyring");
+      Set<String> unknown = new TreeSet<>(settings.root().keySet());
+      unknown.removeAll(d.root().keySet());
+      unknown.remove("type");
+      if (!unknown.isEmpty()) {
+        throw new IllegalArgumentException("backend " + name + ": unknown setting(s) " + unknown + " (known: type, socket, request-timeout)");
+      }
+      Config c = settings.withFallback(d);
+      try {
+        String socket = c.getString("socket");
+        Supplier<Path> where = socket.isEmpty() ? gnomeSocket(defaults.askpassEnv()) : () -> Path.of(socket);
+        Duration timeout = c.getDuration("request-timeout");
+        return new UpstreamAgentBackend(name, where, timeout, Duration.ofSeconds(1), Duration.ofSeconds(30), Clock.systemUTC());
+      } catch (ConfigException e) {
+        throw new IllegalArgumentException("backend " + name + ": " + e.getMessage(), e);
+      }
+    }
+  }
+}
