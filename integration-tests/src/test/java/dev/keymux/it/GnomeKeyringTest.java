@@ -46,4 +46,65 @@ class GnomeKeyringTest {
       }
     }
   }
+
+  private static final String PASS = "key passphrase";
+
+  /** keymux with HOME holding an encrypted ~/.ssh/id_ed25519, talking to the GNOME session's bus. */
+  private KeymuxProcess keymuxWithKey(GnomeKeyring gnome, Path home, Map<String, String> extraEnv, String... args) throws Exception {
+    Map<String, String> env = new HashMap<>(extraEnv);
+    env.put("XDG_RUNTIME_DIR", gnome.env().get("XDG_RUNTIME_DIR"));
+    return KeymuxProcess.start(home, env, args);
+  }
+
+  private void signsWith(KeymuxProcess keymux, Path key) throws Exception {
+    Path data = dir.resolve("data");
+    Files.writeString(data, "y\n");
+    Files.deleteIfExists(Path.of(data + ".sig"));
+    Proc.run(T, keymux.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", key + ".pub", "-n", "file", data.toString()).assertOk();
+  }
+
+  @Test
+  void aPassphraseStoredInGnomeKeyringUnlocksAFileKeyWithoutAPrompt() throws Exception {
+    RealComponents.require("gnome-keyring", GnomeKeyring.available(), "apt-get install gnome-keyring dbus-daemon libsecret-tools");
+    try (GnomeKeyring gnome = GnomeKeyring.start(dir.resolve("gnome"), "login password")) {
+      Path home = Files.createDirectories(dir.resolve("home"));
+      Path key = TestKeys.generate(Files.createDirectories(home.resolve(".ssh")), "id_ed25519", "ed25519", "stored", PASS);
+      gnome.storeSshPassphrase(key, PASS, "stored");
+      Path log = dir.resolve("asked.log");
+      Map<String, String> env = Map.of("DBUS_SESSION_BUS_ADDRESS", gnome.env().get("DBUS_SESSION_BUS_ADDRESS"),
+          "SSH_ASKPASS", dev.keymux.testing.Askpass.recording(dir.resolve("bin"), "wrong", log).toString());
+      try (KeymuxProcess keymux = keymuxWithKey(gnome, home, env)) {
+        signsWith(keymux, key);
+        assertFalse(Files.exists(log), "no prompt: the passphrase came from GNOME Keyring");
+        assertTrue(keymux.log().contains("taken from the Secret Service"), keymux.log());
+      }
+    }
+  }
+
+  @Test
+  void withoutASessionBusTheAskpassIsUsedAndATypedPassphraseCanBeRemembered() throws Exception {
+    RealComponents.require("gnome-keyring", GnomeKeyring.available(), "apt-get install gnome-keyring dbus-daemon libsecret-tools");
+    try (GnomeKeyring gnome = GnomeKeyring.start(dir.resolve("gnome"), "login password")) {
+      Path home = Files.createDirectories(dir.resolve("home"));
+      Path key = TestKeys.generate(Files.createDirectories(home.resolve(".ssh")), "id_ed25519", "ed25519", "typed", PASS);
+      Path askpass = dev.keymux.testing.Askpass.answering(dir.resolve("bin"), PASS);
+      // 1. No bus: askpass fallback, one log line.
+      try (KeymuxProcess keymux = keymuxWithKey(gnome, home, Map.of("SSH_ASKPASS", askpass.toString()))) {
+        signsWith(keymux, key);
+        assertTrue(keymux.log().contains("Secret Service not used: no session bus"), keymux.log());
+      }
+      // 2. With the bus and remember-passphrases = always: the typed passphrase is stored ...
+      Path conf = dir.resolve("remember.conf");
+      Map<String, String> withBus = Map.of("SSH_ASKPASS", askpass.toString(),
+          "DBUS_SESSION_BUS_ADDRESS", gnome.env().get("DBUS_SESSION_BUS_ADDRESS"));
+      Files.writeString(conf, "keymux.backends.files { remember-passphrases = always, paths = [\"" + key + "\"] }\n");
+      try (KeymuxProcess keymux = keymuxWithKey(gnome, Files.createDirectories(dir.resolve("home3")), withBus,
+          "--config", conf.toString())) {
+        signsWith(keymux, key);
+        assertTrue(keymux.log().contains("remembered the passphrase"), keymux.log());
+      }
+      String stored = Proc.run(T, gnome.env(), "/usr/bin/secret-tool", "lookup", "unique", "ssh-store:" + key).assertOk().stdout();
+      assertEquals(PASS, stored.trim());
+    }
+  }
 }

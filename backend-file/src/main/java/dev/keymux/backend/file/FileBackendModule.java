@@ -9,6 +9,10 @@ import dev.keymux.core.keyring.KeyringDefaults;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Optional;
+import com.google.inject.multibindings.OptionalBinder;
+import dev.keymux.core.prompt.Askpass;
+import dev.keymux.core.prompt.SecretStore;
 
 /** Contributes backend type {@code file}: private key files on disk. */
 public final class FileBackendModule implements BackendModule {
@@ -17,14 +21,18 @@ public final class FileBackendModule implements BackendModule {
   @Override
   public void configure(Binder binder) {
     BackendModule.factories(binder).addBinding(TYPE).to(Factory.class);
+    // Declared here without a default: present when a module (backend-keyring) provides one.
+    OptionalBinder.newOptionalBinder(binder, SecretStore.class);
   }
 
   static final class Factory implements BackendFactory {
     private final KeyringDefaults defaults;
+    private final Optional<SecretStore> secrets;
 
     @Inject
-    Factory(KeyringDefaults defaults) {
+    Factory(KeyringDefaults defaults, Optional<SecretStore> secrets) {
       this.defaults = defaults;
+      this.secrets = secrets;
     }
 
     @Override
@@ -36,8 +44,10 @@ public final class FileBackendModule implements BackendModule {
     public Backend create(String name, Config settings) {
       FileBackendSettings s = FileBackendSettings.from(name, settings);
       Path home = Path.of(defaults.askpassEnv().getOrDefault("HOME", System.getProperty("user.home")));
-      FileKeyBackend backend = new FileKeyBackend(name, s,
-          new AskpassPassphraseSource(defaults.askpassEnv(), defaults.confirmTimeout()), Clock.systemUTC(), home);
+      PassphraseSource askpass = new AskpassPassphraseSource(defaults.askpassEnv(), defaults.confirmTimeout());
+      PassphraseSource source = secrets.<PassphraseSource>map(store -> new StoredPassphraseSource(store, askpass,
+          s.rememberPassphrases(), new Askpass(defaults.askpassEnv(), defaults.confirmTimeout()))).orElse(askpass);
+      FileKeyBackend backend = new FileKeyBackend(name, s, source, Clock.systemUTC(), home);
       backend.start();
       return backend;
     }

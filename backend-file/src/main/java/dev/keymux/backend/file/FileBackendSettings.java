@@ -9,7 +9,12 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /** The settings of one `file` backend, read eagerly; defaults come from reference.conf. */
-record FileBackendSettings(List<String> paths, Duration unlockFor, boolean forever, boolean watch, int passphraseAttempts) {
+record FileBackendSettings(List<String> paths, Duration unlockFor, boolean forever, boolean watch, int passphraseAttempts,
+    String rememberPassphrases) {
+
+  FileBackendSettings(List<String> paths, Duration unlockFor, boolean forever, boolean watch, int passphraseAttempts) {
+    this(paths, unlockFor, forever, watch, passphraseAttempts, "never");
+  }
 
   static FileBackendSettings from(String name, Config block) {
     Config defaults = ConfigFactory.parseResources(FileBackendSettings.class.getClassLoader(), "reference.conf")
@@ -33,7 +38,11 @@ record FileBackendSettings(List<String> paths, Duration unlockFor, boolean forev
         throw new IllegalArgumentException("backend " + name + ": passphrase-attempts must be at least 1");
       }
       List<String> paths = c.getStringList("paths");
-      return new FileBackendSettings(List.copyOf(paths), unlockFor, forever, c.getBoolean("watch"), attempts);
+      String remember = c.getString("remember-passphrases");
+      if (!List.of("ask", "always", "never").contains(remember)) {
+        throw new IllegalArgumentException("backend " + name + ": remember-passphrases must be ask, always or never");
+      }
+      return new FileBackendSettings(List.copyOf(paths), unlockFor, forever, c.getBoolean("watch"), attempts, remember);
     } catch (ConfigException e) {
       throw new IllegalArgumentException("backend " + name + ": " + e.getMessage(), e);
     }

@@ -393,6 +393,7 @@ final class FileKeyBackend implements Backend {
           byte[] p = pass.get();
           try {
             key = KeyFiles.decrypt(file, p);
+            passphrases.accepted(fk.path, p);
           } catch (KeyFiles.WrongPassphraseException e) {
             passphrases.rejected(fk.path);
             log.info("backend {}: wrong passphrase for {} (attempt {})", name, fk.path, attempt);

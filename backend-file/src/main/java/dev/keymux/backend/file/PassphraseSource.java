@@ -19,6 +19,9 @@ public interface PassphraseSource {
   /** Told when a passphrase it gave was wrong, so a stored one can be forgotten. */
   default void rejected(Path keyFile) {}
 
+  /** Told the passphrase that unlocked {@code keyFile} (still owned and wiped by the caller). */
+  default void accepted(Path keyFile, byte[] passphrase) {}
+
   /** Why this source cannot ask at all, for the log; empty if it can. */
   default Optional<String> unavailableReason() {
     return Optional.empty();

@@ -29,6 +29,9 @@ public final class KeyringBackendModule implements BackendModule {
   @Override
   public void configure(Binder binder) {
     BackendModule.factories(binder).addBinding(TYPE).to(Factory.class);
+    // The desktop's secret store, for passphrases and PINs (used when a session bus exists).
+    com.google.inject.multibindings.OptionalBinder.newOptionalBinder(binder, dev.keymux.core.prompt.SecretStore.class)
+        .setDefault().to(SecretServiceStore.class);
   }
 
   /** Where GNOME's agent listens, newest first: gcr-ssh-agent (GNOME 43+), gnome-keyring <= 42. */

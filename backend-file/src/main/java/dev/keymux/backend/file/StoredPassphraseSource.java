@@ -1,0 +1,91 @@
+package dev.keymux.backend.file;
+
+import dev.keymux.core.prompt.Askpass;
+import dev.keymux.core.prompt.SecretStore;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Passphrases from the desktop's secret store first — under gnome-keyring's own attributes, so
+ * passphrases GNOME already saved for SSH keys work — then from the fallback (askpass). A
+ * passphrase typed into the fallback can be remembered in the store afterwards.
+ */
+final class StoredPassphraseSource implements PassphraseSource {
+  private static final Logger log = LoggerFactory.getLogger(StoredPassphraseSource.class);
+
+  private final SecretStore store;
+  private final PassphraseSource fallback;
+  private final String remember; // ask | always | never
+  private final Askpass askpass;
+  private final Set<Path> storedWasWrong = ConcurrentHashMap.newKeySet();
+  private final Set<Path> typed = ConcurrentHashMap.newKeySet();
+
+  StoredPassphraseSource(SecretStore store, PassphraseSource fallback, String remember, Askpass askpass) {
+    this.store = store;
+    this.fallback = fallback;
+    this.remember = remember;
+    this.askpass = askpass;
+  }
+
+  static Map<String, String> attributes(Path keyFile) {
+    return Map.of("unique", "ssh-store:" + keyFile.toAbsolutePath());
+  }
+
+  @Override
+  public Optional<byte[]> passphrase(Path keyFile, int attempt) throws InterruptedException {
+    if (!storedWasWrong.contains(keyFile)) {
+      Optional<byte[]> stored = store.find(attributes(keyFile));
+      if (stored.isPresent()) {
+        typed.remove(keyFile);
+        log.info("passphrase for {} taken from the Secret Service", keyFile);
+        return stored;
+      }
+    }
+    typed.add(keyFile);
+    fallback.unavailableReason().ifPresent(why ->
+        log.warn("{} needs its passphrase: it is not in the Secret Service, and {}", keyFile, why));
+    return fallback.passphrase(keyFile, attempt);
+  }
+
+  @Override
+  public void rejected(Path keyFile) {
+    if (!typed.contains(keyFile)) {
+      storedWasWrong.add(keyFile); // a stale stored passphrase: ask the user instead
+    }
+    fallback.rejected(keyFile);
+  }
+
+  @Override
+  public void accepted(Path keyFile, byte[] passphrase) {
+    if (!typed.remove(keyFile) || remember.equals("never")) {
+      return;
+    }
+    storedWasWrong.remove(keyFile);
+    boolean yes = remember.equals("always");
+    if (!yes) {
+      try {
+        yes = askpass.ask("Remember the passphrase of " + keyFile + " in your keyring?", "confirm").map(b -> {
+          Arrays.fill(b, (byte) 0);
+          return true;
+        }).orElse(false);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    if (yes && store.store("Unlock password for: " + keyFile.getFileName(), attributes(keyFile), passphrase.clone())) {
+      log.info("remembered the passphrase of {} in the Secret Service", keyFile);
+    }
+  }
+
+  @Override
+  public Optional<String> unavailableReason() {
+    return Optional.empty(); // the store may answer even when no askpass can run
+  }
+}

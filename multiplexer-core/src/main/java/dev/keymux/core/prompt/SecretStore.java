@@ -1,0 +1,17 @@
+package dev.keymux.core.prompt;
+
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The user's secret store (on Linux desktops the Secret Service: GNOME Keyring, KWallet).
+ * Optional: headless machines have none, and every caller falls back to asking. Returned
+ * secrets belong to the caller, who wipes them.
+ */
+public interface SecretStore {
+  /** The secret stored under exactly these attributes, if the store is reachable and unlocked. */
+  Optional<byte[]> find(Map<String, String> attributes);
+
+  /** Stores a secret; false when the store is unavailable or refused. */
+  boolean store(String label, Map<String, String> attributes, byte[] secret);
+}
