@@ -55,7 +55,6 @@ final class ListCommand implements Callable<Integer> {
       long n = reader.readUint32();
       if (n == 0) {
         out.println("The agent has no identities.");
-        return 1;
       }
       for (long i = 0; i < n; i++) {
         KeyBlob key = new KeyBlob(reader.readString());
@@ -64,7 +63,18 @@ final class ListCommand implements Callable<Integer> {
         String state = reader.readUtf8();
         print(out, key, comment, state.isEmpty() ? backend : backend + " (" + state + ")");
       }
-      return 0;
+      if (reader.hasRemaining()) {
+        long m = reader.readUint32();
+        for (long i = 0; i < m; i++) {
+          String name = reader.readUtf8();
+          boolean up = reader.readBoolean();
+          String detail = reader.readUtf8();
+          if (!up) {
+            out.println("backend " + name + ": " + detail);
+          }
+        }
+      }
+      return n == 0 ? 1 : 0;
     } catch (AgentException | ProtocolException | ClassCastException e) {
       throw new Main.UserError("cannot list keys from " + path + ": " + e.getMessage());
     }

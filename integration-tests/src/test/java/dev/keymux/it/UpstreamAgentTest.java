@@ -109,6 +109,8 @@ class UpstreamAgentTest {
       agents.get(0).waitFor(5, TimeUnit.SECONDS);
       String after = listed(m);
       assertFalse(after.contains(TestKeys.fingerprint(keyA)), after);
+      String health = Proc.run(T, m.env(), KeymuxProcess.command("list").toArray(String[]::new)).stdout();
+      assertTrue(health.contains("backend ssh: upstream unavailable"), "keymux list shows upstream health: " + health);
       assertTrue(after.contains(TestKeys.fingerprint(own)), "other keys keep working: " + after);
       signAndVerify(m, own);
 

@@ -287,7 +287,8 @@ public final class Multiplexer implements Agent, AutoCloseable {
 
   /**
    * list@keymux.dev: like REQUEST_IDENTITIES plus, per key, the backend holding it and its state
-   * (uint32 n, then n × string key, string comment, string backend, string state).
+   * (uint32 n, then n × string key, string comment, string backend, string state), followed by
+   * each backend's health (uint32 m, then m × string name, bool up, string detail).
    */
   private AgentResponse describeKeys(Session session) {
     Map<String, Backend> byName = new LinkedHashMap<>();
@@ -299,6 +300,12 @@ public final class Multiplexer implements Agent, AutoCloseable {
       Backend b = byName.get(id.backend());
       String state = b == null ? "" : b.keyState(id.key());
       w.writeString(id.key().bytes()).writeString(id.comment()).writeString(id.backend()).writeString(state);
+    }
+    // Then every backend's health, so a backend that offers nothing can say why.
+    w.writeUint32(backends.size());
+    for (Backend b : backends) {
+      dev.keymux.core.agent.Health h = b.health();
+      w.writeString(b.name()).writeBoolean(h.up()).writeString(h.detail());
     }
     return new AgentResponse.ExtensionResponse(AgentProtocol.EXT_KEYMUX_LIST, w.toByteArray());
   }
