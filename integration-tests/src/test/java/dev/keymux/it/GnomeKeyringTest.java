@@ -107,4 +107,34 @@ class GnomeKeyringTest {
       assertEquals(PASS, stored.trim());
     }
   }
+
+  @Test
+  void aTokenPinStoredInGnomeKeyringLogsInWithoutAPrompt() throws Exception {
+    RealComponents.require("gnome-keyring", GnomeKeyring.available(), "apt-get install gnome-keyring dbus-daemon libsecret-tools");
+    RealComponents.require("softhsm", dev.keymux.testing.SoftHsm.available(), "apt-get install softhsm2 opensc");
+    var hsm = dev.keymux.testing.SoftHsm.create(dir.resolve("hsm"));
+    hsm.initToken("gnome-token", "246810");
+    hsm.generate("gnome-token", "246810", "EC:prime256v1", "01", "tok");
+    try (GnomeKeyring gnome = GnomeKeyring.start(dir.resolve("gnome"), "login password")) {
+      Proc.run(T, gnome.env(), "246810".getBytes(), "/usr/bin/secret-tool", "store", "--label=PIN of gnome-token",
+          "keymux-pkcs11-token", "gnome-token").assertOk();
+      Path conf = dir.resolve("tok.conf");
+      Files.writeString(conf, "keymux.backends.files = null\nkeymux.backends.hsm { type = pkcs11, module = \""
+          + dev.keymux.testing.SoftHsm.MODULE + "\", token = gnome-token, pin = keyring }\n");
+      Path log = dir.resolve("asked.log");
+      Map<String, String> env = new HashMap<>(hsm.env());
+      env.put("DBUS_SESSION_BUS_ADDRESS", gnome.env().get("DBUS_SESSION_BUS_ADDRESS"));
+      env.put("SSH_ASKPASS", dev.keymux.testing.Askpass.recording(dir.resolve("bin"), "000000", log).toString());
+      try (KeymuxProcess keymux = keymuxWithKey(gnome, Files.createDirectories(dir.resolve("home")), env, "--config", conf.toString())) {
+        String line = Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-L").assertOk().stdout().lines()
+            .filter(l -> l.endsWith(" tok")).findFirst().orElseThrow();
+        Path pub = dir.resolve("tok.pub");
+        Files.writeString(pub, line + "\n");
+        Path data = dir.resolve("d");
+        Files.writeString(data, "z\n");
+        Proc.run(T, keymux.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", pub.toString(), "-n", "file", data.toString()).assertOk();
+        assertFalse(Files.exists(log), "the PIN came from GNOME Keyring, not a prompt");
+      }
+    }
+  }
 }

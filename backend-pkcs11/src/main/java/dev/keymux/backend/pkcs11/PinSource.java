@@ -12,13 +12,34 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
+import dev.keymux.core.prompt.SecretStore;
 
 /** Where a token's user PIN comes from: askpass, an environment variable or a private file. */
 interface PinSource {
   /** The PIN, or empty when cancelled or unavailable; the caller wipes it. */
   Optional<char[]> pin(String tokenLabel, String hint) throws InterruptedException;
 
-  static PinSource of(String spec, Map<String, String> env, Duration timeout) {
+  /** Attribute under which token PINs are kept in the desktop's secret store (pin = keyring). */
+  String KEYRING_ATTRIBUTE = "keymux-pkcs11-token";
+
+  static PinSource of(String spec, Map<String, String> env, Duration timeout, Optional<SecretStore> store) {
+    if (spec.equals("keyring")) {
+      PinSource askpass = of("askpass", env, timeout, Optional.empty());
+      return (label, hint) -> {
+        if (store.isPresent()) {
+          Optional<byte[]> stored = store.get().find(Map.of(KEYRING_ATTRIBUTE, label));
+          if (stored.isPresent()) {
+            byte[] b = stored.get();
+            try {
+              return Optional.of(chars(b));
+            } finally {
+              Arrays.fill(b, (byte) 0);
+            }
+          }
+        }
+        return askpass.pin(label, hint);
+      };
+    }
     if (spec.startsWith("env:")) {
       String var = spec.substring(4);
       return (label, hint) -> Optional.ofNullable(env.get(var)).filter(v -> !v.isEmpty()).map(String::toCharArray);

@@ -20,6 +20,7 @@ public final class Pkcs11BackendModule implements BackendModule {
   public void configure(Binder binder) {
     BackendModule.factories(binder).addBinding(TYPE).to(Factory.class);
     BackendModule.factories(binder).addBinding(ADDED_TYPE).to(AddedFactory.class);
+    com.google.inject.multibindings.OptionalBinder.newOptionalBinder(binder, dev.keymux.core.prompt.SecretStore.class);
   }
 
   static final class AddedFactory implements BackendFactory {
@@ -49,10 +50,12 @@ public final class Pkcs11BackendModule implements BackendModule {
 
   static final class Factory implements BackendFactory {
     private final KeyringDefaults defaults;
+    private final java.util.Optional<dev.keymux.core.prompt.SecretStore> secrets;
 
     @Inject
-    Factory(KeyringDefaults defaults) {
+    Factory(KeyringDefaults defaults, java.util.Optional<dev.keymux.core.prompt.SecretStore> secrets) {
       this.defaults = defaults;
+      this.secrets = secrets;
     }
 
     @Override
@@ -63,7 +66,7 @@ public final class Pkcs11BackendModule implements BackendModule {
     @Override
     public Backend create(String name, Config settings) {
       Pkcs11Settings s = Pkcs11Settings.from(name, settings);
-      return new Pkcs11Backend(name, s, PinSource.of(s.pin(), defaults.askpassEnv(), defaults.confirmTimeout()), true);
+      return new Pkcs11Backend(name, s, PinSource.of(s.pin(), defaults.askpassEnv(), defaults.confirmTimeout(), secrets), true);
     }
   }
 }

@@ -36,8 +36,8 @@ record Pkcs11Settings(String module, String token, String pin, java.util.List<St
         throw new IllegalArgumentException("backend " + name + ": module is required (the path of the PKCS#11 library)");
       }
       String pin = c.getString("pin");
-      if (!pin.equals("askpass") && !pin.startsWith("env:") && !pin.startsWith("file:")) {
-        throw new IllegalArgumentException("backend " + name + ": pin must be askpass, env:NAME or file:PATH, not '" + pin + "'");
+      if (!pin.equals("askpass") && !pin.equals("keyring") && !pin.startsWith("env:") && !pin.startsWith("file:")) {
+        throw new IllegalArgumentException("backend " + name + ": pin must be askpass, keyring, env:NAME or file:PATH, not '" + pin + "'");
       }
       java.time.Duration pinCache = c.getString("pin-cache").equalsIgnoreCase("forever")
           ? java.time.Duration.ZERO : c.getDuration("pin-cache");
