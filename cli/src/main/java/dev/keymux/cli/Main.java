@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
       AgentCommand.class,
       ListCommand.class,
       EnvCommand.class,
+      DoctorCommand.class,
       AutoComplete.GenerateCompletion.class
     })
 public final class Main implements Runnable {
