@@ -157,6 +157,40 @@ class UpstreamAgentTest {
   }
 
   @Test
+  void anUpstreamThatAnswersGarbageIsSkipped() throws Exception {
+    Path bad = dir.resolve("bad/agent.sock");
+    Files.createDirectories(bad.getParent());
+    try (AFUNIXServerSocket liar = AFUNIXServerSocket.newInstance()) {
+      liar.bind(AFUNIXSocketAddress.of(bad.toFile()));
+      Thread t = new Thread(() -> {
+        try {
+          while (true) {
+            try (var c = liar.accept()) {
+              c.getInputStream().read(new byte[64]);
+              c.getOutputStream().write(new byte[] {0, 0, 0, 3, 99, 1, 2}); // a frame of an unknown type
+              c.getOutputStream().flush();
+              Thread.sleep(200);
+            }
+          }
+        } catch (Exception e) {
+          // closed
+        }
+      });
+      t.setDaemon(true);
+      t.start();
+      try (KeymuxProcess m = keymux("m", upstream("liar", bad))) {
+        Path own = TestKeys.generate(dir, "id_own", "ed25519", "own");
+        Proc.run(T, m.env(), "/usr/bin/ssh-add", own.toString()).assertOk();
+        String l = listed(m);
+        assertTrue(l.contains(TestKeys.fingerprint(own)), l);
+        signAndVerify(m, own);
+        String list = Proc.run(T, m.env(), KeymuxProcess.command("list").toArray(String[]::new)).stdout();
+        assertTrue(list.contains("backend liar: upstream unavailable") && list.contains("malformed reply"), list);
+      }
+    }
+  }
+
+  @Test
   void anUpstreamThatIsKeymuxItselfIsDisabled() throws Exception {
     // Direct: m's upstream is m's own socket.
     Path self = dir.resolve("m/run/agent.sock");

@@ -35,7 +35,7 @@ public final class AgentBackendModule implements BackendModule {
     @Override
     public Backend create(String name, Config settings) {
       Path home = Path.of(defaults.askpassEnv().getOrDefault("HOME", System.getProperty("user.home")));
-      return new UpstreamAgentBackend(name, UpstreamSettings.from(name, settings, home), Clock.systemUTC());
+      return new UpstreamAgentBackend(name, UpstreamSettings.from(name, settings, home, defaults.askpassEnv()), Clock.systemUTC());
     }
   }
 }

@@ -62,7 +62,10 @@ public final class UpstreamAgentBackend implements Backend {
 
   UpstreamAgentBackend(String name, UpstreamSettings settings, Clock clock) {
     this(name, settings::socket, settings.requestTimeout(), settings.backoff(), settings.maxBackoff(), clock);
+    this.connectTimeout = settings.connectTimeout();
   }
+
+  private Duration connectTimeout = Duration.ofSeconds(2);
 
   /**
    * An upstream whose socket is looked up at each (re)connection, for agents that may appear
@@ -72,7 +75,7 @@ public final class UpstreamAgentBackend implements Backend {
       Duration backoff, Duration maxBackoff, Clock clock) {
     this.name = name;
     this.socket = socket;
-    this.settings = new UpstreamSettings(java.nio.file.Path.of("/"), requestTimeout, backoff, maxBackoff);
+    this.settings = new UpstreamSettings(java.nio.file.Path.of("/"), requestTimeout, backoff, maxBackoff, Duration.ofSeconds(2));
     this.clock = clock;
     this.nextBackoff = backoff;
   }
@@ -105,7 +108,7 @@ public final class UpstreamAgentBackend implements Backend {
     if (!loopChecked) {
       checkLoop();
     }
-    Link link = session.attachment(this, k -> new Link(new AgentClient(socket.get(), settings.requestTimeout())));
+    Link link = session.attachment(this, k -> new Link(new AgentClient(socket.get(), settings.requestTimeout(), connectTimeout)));
     synchronized (link) {
       List<SessionBinding> bindings = session.bindings();
       for (int i = link.replayed; i < bindings.size(); i++) {
@@ -135,7 +138,7 @@ public final class UpstreamAgentBackend implements Backend {
   @Override
   public boolean leadsBackTo(List<String> visited) {
     // A separate short-lived connection: the question is about the path, not a client session.
-    try (AgentClient probe = new AgentClient(socket.get(), settings.requestTimeout())) {
+    try (AgentClient probe = new AgentClient(socket.get(), settings.requestTimeout(), connectTimeout)) {
       SshWriter w = new SshWriter().writeUint32(visited.size());
       visited.forEach(w::writeString);
       AgentResponse r = probe.call(new AgentRequest.Extension(AgentProtocol.EXT_KEYMUX_CHAIN, w.toByteArray()));

@@ -9,9 +9,29 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /** The settings of one `agent` backend, read eagerly; defaults come from reference.conf. */
-record UpstreamSettings(Path socket, Duration requestTimeout, Duration backoff, Duration maxBackoff) {
+record UpstreamSettings(Path socket, Duration requestTimeout, Duration backoff, Duration maxBackoff, Duration connectTimeout) {
+
+  /** Replaces $NAME and ${NAME} with environment variables; an unknown variable is an error. */
+  static String expand(String s, java.util.Map<String, String> env) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)\\}|\\$([A-Za-z_][A-Za-z0-9_]*)").matcher(s);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      String var = m.group(1) != null ? m.group(1) : m.group(2);
+      String value = env.get(var);
+      if (value == null) {
+        throw new IllegalArgumentException("socket names $" + var + ", which is not set");
+      }
+      m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(value));
+    }
+    m.appendTail(out);
+    return out.toString();
+  }
 
   static UpstreamSettings from(String name, Config block, Path home) {
+    return from(name, block, home, System.getenv());
+  }
+
+  static UpstreamSettings from(String name, Config block, Path home, java.util.Map<String, String> env) {
     Config defaults = ConfigFactory.parseResources(UpstreamSettings.class.getClassLoader(), "reference.conf")
         .resolve().getConfig("keymux.backend-defaults.agent");
     Set<String> unknown = new TreeSet<>(block.root().keySet());
@@ -23,7 +43,12 @@ record UpstreamSettings(Path socket, Duration requestTimeout, Duration backoff, 
     }
     Config c = block.withFallback(defaults);
     try {
-      String socket = c.getString("socket");
+      String socket;
+      try {
+        socket = expand(c.getString("socket"), env);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("backend " + name + ": " + e.getMessage());
+      }
       if (socket.isEmpty()) {
         throw new IllegalArgumentException("backend " + name + ": socket is required (the upstream agent's socket path)");
       }
@@ -35,7 +60,11 @@ record UpstreamSettings(Path socket, Duration requestTimeout, Duration backoff, 
       if (timeout.isZero() || timeout.isNegative() || backoff.isNegative() || max.compareTo(backoff) < 0) {
         throw new IllegalArgumentException("backend " + name + ": request-timeout must be positive and max-backoff >= backoff");
       }
-      return new UpstreamSettings(path, timeout, backoff, max);
+      Duration connect = c.getDuration("connect-timeout");
+      if (connect.isZero() || connect.isNegative()) {
+        throw new IllegalArgumentException("backend " + name + ": connect-timeout must be positive");
+      }
+      return new UpstreamSettings(path, timeout, backoff, max, connect);
     } catch (ConfigException e) {
       throw new IllegalArgumentException("backend " + name + ": " + e.getMessage(), e);
     }

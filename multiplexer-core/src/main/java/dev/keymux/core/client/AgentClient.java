@@ -28,11 +28,21 @@ import org.newsclub.net.unix.AFUNIXSocketAddress;
 public final class AgentClient implements Agent, AutoCloseable {
   private final Path socket;
   private final Duration timeout;
+  private final Duration connectTimeout;
   private AFUNIXSocket connection;
 
   public AgentClient(Path socket, Duration timeout) {
+    this(socket, timeout, timeout);
+  }
+
+  /**
+   * @param timeout how long one request may wait for its reply
+   * @param connectTimeout how long connecting may take
+   */
+  public AgentClient(Path socket, Duration timeout, Duration connectTimeout) {
     this.socket = socket;
     this.timeout = timeout;
+    this.connectTimeout = connectTimeout;
   }
 
   public Path socket() {
@@ -44,7 +54,8 @@ public final class AgentClient implements Agent, AutoCloseable {
     byte[] body = AgentCodec.encodeRequest(request);
     try {
       if (connection == null || connection.isClosed()) {
-        connection = AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socket.toFile()));
+        connection = AFUNIXSocket.newInstance();
+        connection.connect(AFUNIXSocketAddress.of(socket.toFile()), (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()));
         connection.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
       }
       FrameIO.writeFrame(connection.getOutputStream(), body);
