@@ -2,11 +2,9 @@ package dev.keymux.backend.agent;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigFactory;
+import dev.keymux.core.agent.BackendConfig;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Set;
-import java.util.TreeSet;
 
 /** The settings of one `agent` backend, read eagerly; defaults come from reference.conf. */
 record UpstreamSettings(Path socket, Duration requestTimeout, Duration backoff, Duration maxBackoff, Duration connectTimeout) {
@@ -32,16 +30,7 @@ record UpstreamSettings(Path socket, Duration requestTimeout, Duration backoff, 
   }
 
   static UpstreamSettings from(String name, Config block, Path home, java.util.Map<String, String> env) {
-    Config defaults = ConfigFactory.parseResources(UpstreamSettings.class.getClassLoader(), "reference.conf")
-        .resolve().getConfig("keymux.backend-defaults.agent");
-    Set<String> unknown = new TreeSet<>(block.root().keySet());
-    unknown.removeAll(defaults.root().keySet());
-    unknown.remove("type");
-    if (!unknown.isEmpty()) {
-      throw new IllegalArgumentException("backend " + name + ": unknown setting(s) " + unknown + " (known: type, "
-          + String.join(", ", new TreeSet<>(defaults.root().keySet())) + ")");
-    }
-    Config c = block.withFallback(defaults);
+    Config c = BackendConfig.withDefaults("agent", name, block);
     try {
       String socket;
       try {

@@ -2,11 +2,9 @@ package dev.keymux.backend.file;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigFactory;
+import dev.keymux.core.agent.BackendConfig;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
-import java.util.TreeSet;
 
 /** The settings of one `file` backend, read eagerly; defaults come from reference.conf. */
 record FileBackendSettings(List<String> paths, Duration unlockFor, boolean forever, boolean watch, int passphraseAttempts,
@@ -17,16 +15,7 @@ record FileBackendSettings(List<String> paths, Duration unlockFor, boolean forev
   }
 
   static FileBackendSettings from(String name, Config block) {
-    Config defaults = ConfigFactory.parseResources(FileBackendSettings.class.getClassLoader(), "reference.conf")
-        .resolve().getConfig("keymux.backend-defaults.file");
-    Set<String> unknown = new TreeSet<>(block.root().keySet());
-    unknown.removeAll(defaults.root().keySet());
-    unknown.remove("type");
-    if (!unknown.isEmpty()) {
-      throw new IllegalArgumentException("backend " + name + ": unknown setting(s) " + unknown + " (known: type, "
-          + String.join(", ", new TreeSet<>(defaults.root().keySet())) + ")");
-    }
-    Config c = block.withFallback(defaults);
+    Config c = BackendConfig.withDefaults("file", name, block);
     try {
       boolean forever = c.getValue("unlock-for").unwrapped().toString().equalsIgnoreCase("forever");
       Duration unlockFor = forever ? Duration.ZERO : c.getDuration("unlock-for");

@@ -3,9 +3,9 @@ package dev.keymux.backend.keyring;
 import com.google.inject.Binder;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigFactory;
 import dev.keymux.backend.agent.UpstreamAgentBackend;
 import dev.keymux.core.agent.Backend;
+import dev.keymux.core.agent.BackendConfig;
 import dev.keymux.core.agent.BackendFactory;
 import dev.keymux.core.agent.BackendModule;
 import dev.keymux.core.keyring.KeyringDefaults;
@@ -15,8 +15,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.function.Supplier;
 
 /**
@@ -61,15 +59,7 @@ public final class KeyringBackendModule implements BackendModule {
 
     @Override
     public Backend create(String name, Config settings) {
-      Config d = ConfigFactory.parseResources(KeyringBackendModule.class.getClassLoader(), "reference.conf")
-          .resolve().getConfig("keymux.backend-defaults.keyring");
-      Set<String> unknown = new TreeSet<>(settings.root().keySet());
-      unknown.removeAll(d.root().keySet());
-      unknown.remove("type");
-      if (!unknown.isEmpty()) {
-        throw new IllegalArgumentException("backend " + name + ": unknown setting(s) " + unknown + " (known: type, socket, request-timeout)");
-      }
-      Config c = settings.withFallback(d);
+      Config c = BackendConfig.withDefaults(TYPE, name, settings);
       try {
         String socket = c.getString("socket");
         Supplier<Path> where = socket.isEmpty() ? gnomeSocket(defaults.askpassEnv()) : () -> Path.of(socket);

@@ -2,9 +2,7 @@ package dev.keymux.backend.pkcs11;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigFactory;
-import java.util.Set;
-import java.util.TreeSet;
+import dev.keymux.core.agent.BackendConfig;
 
 /** The settings of one `pkcs11` backend, read eagerly; defaults come from reference.conf. */
 record Pkcs11Settings(String module, String token, String pin, java.util.List<String> keys, java.time.Duration pinCache) {
@@ -20,16 +18,7 @@ record Pkcs11Settings(String module, String token, String pin, java.util.List<St
   }
 
   static Pkcs11Settings from(String name, Config block) {
-    Config defaults = ConfigFactory.parseResources(Pkcs11Settings.class.getClassLoader(), "reference.conf")
-        .resolve().getConfig("keymux.backend-defaults.pkcs11");
-    Set<String> unknown = new TreeSet<>(block.root().keySet());
-    unknown.removeAll(defaults.root().keySet());
-    unknown.remove("type");
-    if (!unknown.isEmpty()) {
-      throw new IllegalArgumentException("backend " + name + ": unknown setting(s) " + unknown + " (known: type, "
-          + String.join(", ", new TreeSet<>(defaults.root().keySet())) + ")");
-    }
-    Config c = block.withFallback(defaults);
+    Config c = BackendConfig.withDefaults("pkcs11", name, block);
     try {
       String module = c.getString("module");
       if (module.isEmpty()) {
