@@ -25,6 +25,7 @@ final class StoredPassphraseSource implements PassphraseSource {
   private final Askpass askpass;
   private final Set<Path> storedWasWrong = ConcurrentHashMap.newKeySet();
   private final Set<Path> typed = ConcurrentHashMap.newKeySet();
+  private final Set<Path> declined = ConcurrentHashMap.newKeySet();
 
   StoredPassphraseSource(SecretStore store, PassphraseSource fallback, String remember, Askpass askpass) {
     this.store = store;
@@ -63,8 +64,8 @@ final class StoredPassphraseSource implements PassphraseSource {
 
   @Override
   public void accepted(Path keyFile, byte[] passphrase) {
-    if (!typed.remove(keyFile) || remember.equals("never")) {
-      return;
+    if (!typed.remove(keyFile) || remember.equals("never") || declined.contains(keyFile) || !store.reachable()) {
+      return; // nothing typed, not wanted, already declined, or nowhere to keep it
     }
     storedWasWrong.remove(keyFile);
     boolean yes = remember.equals("always");
@@ -79,7 +80,11 @@ final class StoredPassphraseSource implements PassphraseSource {
         return;
       }
     }
-    if (yes && store.store("Unlock password for: " + keyFile.getFileName(), attributes(keyFile), passphrase.clone())) {
+    if (!yes) {
+      declined.add(keyFile); // asked once per keymux run, not at every unlock
+      return;
+    }
+    if (store.store("Unlock password for: " + keyFile.getFileName(), attributes(keyFile), passphrase.clone())) {
       log.info("remembered the passphrase of {} in the Secret Service", keyFile);
     }
   }

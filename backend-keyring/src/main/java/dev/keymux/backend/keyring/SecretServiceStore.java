@@ -86,6 +86,22 @@ final class SecretServiceStore implements SecretStore {
   }
 
   @Override
+  public boolean reachable() {
+    Optional<DBusConnection> c = connect();
+    if (c.isEmpty()) {
+      return false;
+    }
+    try (DBusConnection bus = c.get()) {
+      bus.getRemoteObject(SecretServiceApi.BUS_NAME, SecretServiceApi.SERVICE_PATH, SecretServiceApi.Service.class)
+          .SearchItems(Map.of("keymux-probe", "1"));
+      return true;
+    } catch (Exception e) {
+      problem("Secret Service not reachable (" + e.getMessage() + ")");
+      return false;
+    }
+  }
+
+  @Override
   public boolean store(String label, Map<String, String> attributes, byte[] secret) {
     Optional<DBusConnection> c = connect();
     if (c.isEmpty()) {

@@ -12,6 +12,9 @@ public interface SecretStore {
   /** The secret stored under exactly these attributes, if the store is reachable and unlocked. */
   Optional<byte[]> find(Map<String, String> attributes);
 
+  /** True when the store answers now (so offering to remember something makes sense). */
+  boolean reachable();
+
   /** Stores a secret; false when the store is unavailable or refused. */
   boolean store(String label, Map<String, String> attributes, byte[] secret);
 }
