@@ -7,40 +7,73 @@ import com.google.inject.Key;
 import com.google.inject.Module;
 import com.google.inject.TypeLiteral;
 import dev.keymux.config.KeymuxSettings;
+import dev.keymux.config.policy.AuditLog;
+import dev.keymux.config.policy.RulePolicy;
+import dev.keymux.config.policy.SocketSettings;
 import dev.keymux.core.agent.Backend;
 import dev.keymux.core.agent.BackendFactory;
 import dev.keymux.core.agent.BackendModule;
 import dev.keymux.core.agent.ProviderAllowlist;
+import dev.keymux.core.keyring.AskpassConfirm;
+import dev.keymux.core.keyring.ConfirmPrompt;
 import dev.keymux.core.keyring.KeyringDefaults;
 import dev.keymux.core.mux.Multiplexer;
 import dev.keymux.core.server.AgentLock;
 import dev.keymux.core.server.AgentServer;
 import dev.keymux.core.server.RequestDispatcher;
+import dev.keymux.core.server.SocketAccess;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The running agent: backends built from configuration through the Guice-bound factories, the
- * multiplexer over them, and the socket server. Nothing is opened while the injector is built;
- * {@link #start()} does that afterwards.
+ * multiplexer over them, the policy it asks, the main socket and the scoped sockets. Nothing is
+ * opened while the injector is built; {@link #start()} does that afterwards.
  */
 final class Daemon implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Daemon.class);
 
-  private final KeymuxSettings settings;
   private final Path socketPath;
   private final Multiplexer multiplexer;
   private final AgentServer server;
+  private final List<AgentServer> scoped = new ArrayList<>();
   private final CountDownLatch stopped = new CountDownLatch(1);
+  private final ConfirmPrompt confirm;
+  private final AtomicReference<RulePolicy> policy = new AtomicReference<>();
+  /** Remembered confirmations outlive reloads: editing an unrelated rule must not re-ask. */
+  private final Map<String, Instant> remembered = new ConcurrentHashMap<>();
+  private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "keymux-timers");
+    t.setDaemon(true);
+    return t;
+  });
+  private final PolicyReloader reloader;
+  private volatile KeymuxSettings settings;
+  private AuditLog audit = AuditLog.OFF;
 
-  Daemon(KeymuxSettings settings, Path socketPath, Map<String, String> env) {
+  /**
+   * @param reload loads the configuration afresh (for SIGHUP and the file watch)
+   * @param configFile the file to watch, if there is one
+   */
+  Daemon(KeymuxSettings settings, Path socketPath, Map<String, String> env, Supplier<KeymuxSettings> reload,
+      Optional<Path> configFile) {
     this.settings = settings;
     this.socketPath = socketPath;
     KeyringDefaults defaults = new KeyringDefaults(settings.defaultKeyLifetime(), settings.confirmTimeout(), env,
@@ -58,6 +91,7 @@ final class Daemon implements AutoCloseable {
 
     List<Backend> backends = new ArrayList<>();
     Backend addTarget = null;
+    Backend extensionTarget = null;
     for (KeymuxSettings.BackendSettings b : settings.backends()) {
       BackendFactory factory = factories.get(b.type());
       if (factory == null) {
@@ -69,10 +103,80 @@ final class Daemon implements AutoCloseable {
       if (b.name().equals(settings.addTarget())) {
         addTarget = backend;
       }
+      if (b.name().equals(settings.extensionTarget())) {
+        extensionTarget = backend;
+      }
     }
-    multiplexer = new Multiplexer(backends, addTarget, settings.backendTimeout(), settings.signTimeout());
-    RequestDispatcher dispatcher = new RequestDispatcher(multiplexer, new AgentLock(settings.lockMaxDelay()), multiplexer::onLock);
-    server = new AgentServer("main", socketPath, dispatcher, settings.maxConnections(), settings.allowedUids());
+    confirm = new AskpassConfirm(env, settings.confirmTimeout());
+    policy.set(buildPolicy(settings));
+    multiplexer = new Multiplexer(backends, addTarget, extensionTarget, settings.backendTimeout(), settings.signTimeout(),
+        policy::get);
+    RequestDispatcher dispatcher = new RequestDispatcher(multiplexer, new AgentLock(settings.lockMaxDelay()),
+        multiplexer::onLock, session -> session.peer().socketName().equals(RulePolicy.MAIN_SOCKET));
+    server = new AgentServer(RulePolicy.MAIN_SOCKET, socketPath, dispatcher, settings.maxConnections(), settings.allowedUids());
+    for (SocketSettings s : settings.policy().sockets()) {
+      scoped.add(new AgentServer(s.name(), s.path(), dispatcher, settings.maxConnections(), access(s)));
+    }
+    reloader = new PolicyReloader(reload, this::apply, configFile, settings.policy().watch());
+  }
+
+  private static SocketAccess access(SocketSettings s) {
+    return new SocketAccess(s.mode(), s.owner(), s.group(), s.allowUids(), s.allowGids(), true, false);
+  }
+
+  private RulePolicy buildPolicy(KeymuxSettings s) {
+    String target = s.policy().auditLog();
+    try {
+      AuditLog next = target.isEmpty() ? AuditLog.OFF
+          : AuditLog.open(target.startsWith("~/") ? System.getProperty("user.home") + target.substring(1) : target,
+              Clock.systemUTC());
+      AuditLog previous = audit;
+      audit = next;
+      if (previous != next) {
+        previous.close();
+      }
+    } catch (IOException e) {
+      throw new IllegalArgumentException("keymux.policy.audit-log: cannot open " + target + ": " + e.getMessage(), e);
+    }
+    return new RulePolicy(s.policy(), confirm, audit, Clock.systemDefaultZone(), Path.of("/proc"), remembered);
+  }
+
+  /**
+   * Takes a reloaded configuration: rules, socket key filters and confirm settings apply to the
+   * next request. What lives in open sockets and running backends (paths, permissions, the
+   * backends themselves) needs a restart, and the log says so.
+   */
+  private void apply(KeymuxSettings next) {
+    RulePolicy built;
+    try {
+      built = buildPolicy(next);
+    } catch (IllegalArgumentException e) {
+      log.error("configuration rejected, the running policy stays: {}", e.getMessage());
+      return;
+    }
+    List<String> needRestart = new ArrayList<>();
+    if (!next.backends().stream().map(b -> b.name() + b.settings().root().render())
+        .toList().equals(settings.backends().stream().map(b -> b.name() + b.settings().root().render()).toList())) {
+      needRestart.add("backends");
+    }
+    if (!next.socketPath().equals(settings.socketPath())) {
+      needRestart.add("keymux.socket.path");
+    }
+    List<String> before = settings.policy().sockets().stream().map(Daemon::socketShape).toList();
+    List<String> after = next.policy().sockets().stream().map(Daemon::socketShape).toList();
+    if (!before.equals(after)) {
+      needRestart.add("socket paths, permissions or allowed peers");
+    }
+    policy.set(built);
+    settings = next;
+    log.info("policy reloaded: {} rule(s), {} scoped socket(s){}", next.policy().rules().size(),
+        next.policy().sockets().size(), needRestart.isEmpty() ? ""
+            : "; restart keymux to apply changes to " + String.join(", ", needRestart));
+  }
+
+  private static String socketShape(SocketSettings s) {
+    return String.join("|", s.name(), s.path().toString(), Integer.toOctalString(s.mode()), s.owner(), s.group(),
+        new TreeSet<>(s.allowUids()).toString(), new TreeSet<>(s.allowGids()).toString(), s.expires().toString());
   }
 
   Path socketPath() {
@@ -81,6 +185,21 @@ final class Daemon implements AutoCloseable {
 
   void start() throws IOException {
     server.start();
+    for (AgentServer s : scoped) {
+      s.start();
+    }
+    for (SocketSettings s : settings.policy().sockets()) {
+      if (!s.expires().isZero()) {
+        AgentServer srv = scoped.stream().filter(a -> a.socketPath().equals(s.path())).findFirst().orElseThrow();
+        timers.schedule(() -> {
+          log.info("socket {} expired after {}; removed", s.name(), s.expires());
+          srv.close();
+        }, s.expires().toMillis(), TimeUnit.MILLISECONDS);
+      }
+      log.info("scoped socket {} at {}: backends {}{}{}", s.name(), s.path(), s.backends(),
+          s.keys().isEmpty() ? "" : ", keys " + s.keys(), s.expires().isZero() ? "" : ", expires in " + s.expires());
+    }
+    reloader.start();
     log.info("keymux serving {} backend(s): {}", multiplexer.backends().size(),
         multiplexer.backends().stream().map(Backend::name).toList());
   }
@@ -92,8 +211,17 @@ final class Daemon implements AutoCloseable {
 
   @Override
   public void close() {
+    reloader.close();
+    timers.shutdownNow();
+    scoped.forEach(AgentServer::close);
     server.close();
     multiplexer.close();
+    audit.close();
     stopped.countDown();
+  }
+
+  /** For tests of reload: the policy now in force. */
+  RulePolicy policy() {
+    return Objects.requireNonNull(policy.get());
   }
 }

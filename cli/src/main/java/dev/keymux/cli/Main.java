@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
       ListCommand.class,
       EnvCommand.class,
       DoctorCommand.class,
+      PolicyCommand.class,
       AutoComplete.GenerateCompletion.class
     })
 public final class Main implements Runnable {

@@ -1,5 +1,6 @@
 package dev.keymux.cli;
 
+import dev.keymux.config.ConfigLoader;
 import dev.keymux.config.KeymuxSettings;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -46,13 +47,14 @@ final class ServeCommand implements Callable<Integer> {
     }
     Logger log = LoggerFactory.getLogger(ServeCommand.class);
     KeymuxSettings settings = Settings.load(opts.config, opts.overrides());
-    Path socket = opts.socket != null ? opts.socket.toAbsolutePath() : settings.socketPath();
-    if (opts.socket == null && settings.socketPathIsFallback()) {
+    Path socket = settings.socketPath();
+    if (settings.socketPathIsFallback()) {
       log.warn("XDG_RUNTIME_DIR is not set; using the private fallback directory {}", socket.getParent());
     }
     Daemon daemon;
     try {
-      daemon = new Daemon(settings, socket, System.getenv());
+      daemon = new Daemon(settings, socket, System.getenv(), () -> Settings.load(opts.config, opts.overrides()),
+          ConfigLoader.userFile(java.util.Optional.ofNullable(opts.config), System.getenv()));
     } catch (IllegalArgumentException e) {
       throw new Main.UserError(e.getMessage(), e);
     }
@@ -75,6 +77,9 @@ final class ServeCommand implements Callable<Integer> {
 
   Map<String, Object> overrides() {
     Map<String, Object> o = new LinkedHashMap<>();
+    if (socket != null) {
+      o.put("keymux.socket.path", socket.toAbsolutePath().toString());
+    }
     if (lifetime != null) {
       try {
         o.put("keymux.keys.default-lifetime", Settings.seconds(SshTime.parse(lifetime)));

@@ -89,10 +89,13 @@ public final class ConfigLoader {
       if (path.startsWith("keymux.backends.")) {
         continue; // a backend's own settings are checked by its factory
       }
+      if (path.startsWith("keymux.sockets.")) {
+        continue; // checked, with suggestions, by PolicySettings against keymux.socket-defaults
+      }
       if (known.contains(path) || isInsideKnownList(path, known)) {
         continue;
       }
-      String suggestion = suggest(path, known);
+      String suggestion = Suggestions.closest(path, known);
       problems.add(e.getValue().origin().description() + ": unknown setting " + path
           + (suggestion == null ? "" : " — did you mean " + suggestion + "?"));
     }
@@ -121,38 +124,5 @@ public final class ConfigLoader {
       }
     }
     return false;
-  }
-
-  private static String suggest(String path, Set<String> known) {
-    String best = null;
-    int bestDistance = Integer.MAX_VALUE;
-    for (String k : known) {
-      int d = distance(path, k);
-      if (d < bestDistance) {
-        bestDistance = d;
-        best = k;
-      }
-    }
-    return bestDistance <= Math.max(2, path.length() / 4) ? best : null;
-  }
-
-  /** Levenshtein distance. */
-  private static int distance(String a, String b) {
-    int[] prev = new int[b.length() + 1];
-    int[] cur = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      prev[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      cur[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-      }
-      int[] t = prev;
-      prev = cur;
-      cur = t;
-    }
-    return prev[b.length()];
   }
 }

@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
+import dev.keymux.config.policy.PolicySettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,6 +39,8 @@ public final class KeymuxSettings {
   private final List<String> pkcs11AllowedModules;
   private final List<BackendSettings> backends;
   private final String addTarget;
+  private final String extensionTarget;
+  private final PolicySettings policy;
 
   private KeymuxSettings(Config c, Map<String, String> env, int uid) {
     List<String> problems = new ArrayList<>();
@@ -79,6 +82,18 @@ public final class KeymuxSettings {
       }
       return t;
     }, "");
+    extensionTarget = read(problems, () -> {
+      String t = c.getString("keymux.extension-target");
+      if (!t.isEmpty() && backends.stream().noneMatch(b -> b.name().equals(t))) {
+        throw new ConfigException.BadValue(c.getValue("keymux.extension-target").origin(), "keymux.extension-target",
+            "names '" + t + "', but no backend of that name is configured");
+      }
+      return t;
+    }, "");
+    Set<String> backendNames = new LinkedHashSet<>();
+    backends.forEach(b -> backendNames.add(b.name()));
+    policy = PolicySettings.read(c, backendNames, socketPath, env.getOrDefault("HOME", System.getProperty("user.home")),
+        problems);
     if (!problems.isEmpty()) {
       throw new KeymuxConfigException(problems);
     }
@@ -232,6 +247,16 @@ public final class KeymuxSettings {
   /** The backend that takes keys added with ssh-add; empty = none. */
   public String addTarget() {
     return addTarget;
+  }
+
+  /** The backend that answers extensions keymux does not know; empty = the first that supports them. */
+  public String extensionTarget() {
+    return extensionTarget;
+  }
+
+  /** Rules, scoped sockets and the policy's own settings. */
+  public PolicySettings policy() {
+    return policy;
   }
 
   /** Backends in effective order. */

@@ -26,6 +26,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import java.util.Set;
+import dev.keymux.core.policy.Policy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,12 +47,25 @@ public final class Multiplexer implements Agent, AutoCloseable {
   private final Duration backendTimeout;
   private final Duration signTimeout;
   private final ExecutorService pool;
+  private final Supplier<Policy> policy;
+  private final Backend extensionTarget;
+
+  /** A multiplexer without rules: every key offered, every signature allowed. */
+  public Multiplexer(List<Backend> backends, Backend addTarget, Duration backendTimeout, Duration signTimeout) {
+    this(backends, addTarget, null, backendTimeout, signTimeout, () -> Policy.ALLOW_ALL);
+  }
 
   /**
    * @param backends in configured order
    * @param addTarget where keys added with ssh-add go, or null to refuse adds
+   * @param extensionTarget where extensions keymux does not answer itself go, or null for the
+   *     first healthy backend that supports them
+   * @param policy the current policy, asked afresh for every request (it may be reloaded)
    */
-  public Multiplexer(List<Backend> backends, Backend addTarget, Duration backendTimeout, Duration signTimeout) {
+  public Multiplexer(List<Backend> backends, Backend addTarget, Backend extensionTarget, Duration backendTimeout,
+      Duration signTimeout, Supplier<Policy> policy) {
+    this.policy = policy;
+    this.extensionTarget = extensionTarget;
     this.backends = List.copyOf(backends);
     this.addTarget = addTarget;
     this.backendTimeout = backendTimeout;
@@ -68,29 +84,45 @@ public final class Multiplexer implements Agent, AutoCloseable {
 
   @Override
   public List<Identity> list(Session session) {
-    Map<KeyBlob, Identity> merged = new LinkedHashMap<>();
-    Map<KeyBlob, Backend> owners = new java.util.HashMap<>();
-    for (BackendIdentities r : listAll(session)) {
+    Policy.View view = policy.get().view(session);
+    Map<KeyBlob, Policy.KeyHolding> held = holdings(session, view);
+    session.attachment(lastListKey, k -> new LastList()).held = held;
+    return view.offer(List.copyOf(held.values()));
+  }
+
+  /** Whether this connection may add, remove, lock or load providers. */
+  public boolean mayManage(Session session) {
+    return policy.get().view(session).mayManage();
+  }
+
+  /** Every key the connection's backends hold, each with all its holders, in backend order. */
+  private Map<KeyBlob, Policy.KeyHolding> holdings(Session session, Policy.View view) {
+    Map<KeyBlob, List<Identity>> byKey = new LinkedHashMap<>();
+    for (BackendIdentities r : listAll(session, reachable(view))) {
       for (Identity id : r.identities) {
-        if (merged.putIfAbsent(id.key(), id.withBackend(r.backend.name())) == null) {
-          owners.put(id.key(), r.backend);
-        }
+        byKey.computeIfAbsent(id.key(), k -> new ArrayList<>()).add(id.withBackend(r.backend.name()));
       }
     }
-    session.attachment(lastListKey, k -> new LastList()).owners = owners;
-    return new ArrayList<>(merged.values());
+    Map<KeyBlob, Policy.KeyHolding> out = new LinkedHashMap<>();
+    byKey.forEach((k, ids) -> out.put(k, new Policy.KeyHolding(ids)));
+    return out;
+  }
+
+  private List<Backend> reachable(Policy.View view) {
+    Set<String> allowed = view.backends();
+    return allowed == null ? backends : backends.stream().filter(b -> allowed.contains(b.name())).toList();
   }
 
   /**
-   * Who held each key at this connection's last list. Clients list, then sign what they were
-   * offered; remembering the owner spares every backend a second list per signature.
+   * The keys each backend held at this connection's last list. Clients list, then sign what they
+   * were offered; remembering the holders spares every backend a second list per signature.
    */
   private static final class LastList implements AutoCloseable {
-    volatile Map<KeyBlob, Backend> owners = Map.of();
+    volatile Map<KeyBlob, Policy.KeyHolding> held = Map.of();
 
     @Override
     public void close() {
-      owners = Map.of();
+      held = Map.of();
     }
   }
 
@@ -99,7 +131,7 @@ public final class Multiplexer implements Agent, AutoCloseable {
   private record BackendIdentities(Backend backend, List<Identity> identities) {}
 
   /** Lists every backend in parallel; the ones that fail or miss the deadline are left out. */
-  private List<BackendIdentities> listAll(Session session) {
+  private List<BackendIdentities> listAll(Session session, List<Backend> backends) {
     List<Future<List<Identity>>> futures = new ArrayList<>();
     for (Backend b : backends) {
       futures.add(pool.submit(() -> b.list(session)));
@@ -127,40 +159,75 @@ public final class Multiplexer implements Agent, AutoCloseable {
 
   @Override
   public byte[] sign(Session session, KeyBlob key, byte[] data, int flags) throws AgentException {
-    Backend lastOwner = session.attachment(lastListKey, k -> new LastList()).owners.get(key);
-    if (lastOwner != null) {
-      try {
-        return call(lastOwner, "sign", signTimeout, () -> lastOwner.sign(session, key, data, flags));
-      } catch (AgentException e) {
-        log.info("backend {} could not sign with the key it listed ({}); asking all backends", lastOwner.name(), e.getMessage());
-      }
+    Policy.View view = policy.get().view(session);
+    Policy.KeyHolding holding = session.attachment(lastListKey, k -> new LastList()).held.get(key);
+    boolean fromLastList = holding != null;
+    if (holding == null) {
+      holding = holdings(session, view).get(key);
     }
-    List<Backend> holders = holdersOf(session, key);
-    holders.remove(lastOwner); // already asked: never prompt the user twice for one request
-    if (holders.isEmpty()) {
-      throw AgentException.failed(lastOwner != null ? "backend " + lastOwner.name() + " could not sign"
-          : "no backend holds the requested " + key.type() + " key");
+    if (holding == null) {
+      throw AgentException.failed("no backend holds the requested " + key.type() + " key");
     }
+    Policy.SignDecision decision = view.authorize(holding);
+    List<String> tried = new ArrayList<>();
     AgentException last = null;
-    for (Backend b : holders) {
+    for (String name : decision.backends()) {
+      Backend b = byName(name);
+      if (b == null || tried.contains(name)) {
+        continue;
+      }
+      tried.add(name);
       try {
-        return call(b, "sign", signTimeout, () -> b.sign(session, key, data, flags));
+        byte[] signature = call(b, "sign", signTimeout, () -> b.sign(session, key, data, flags));
+        decision.completed(name, null);
+        return signature;
       } catch (AgentException e) {
-        log.warn("backend {} could not sign: {}", b.name(), e.getMessage());
+        log.warn("backend {} could not sign: {}", name, e.getMessage());
         last = e;
       }
     }
-    throw last;
+    if (fromLastList) {
+      // The key may have moved since the list (a token replugged, a file replaced): ask the
+      // holders of now, but never one already asked — one request must not prompt twice.
+      Policy.KeyHolding now = holdings(session, view).get(key);
+      for (Identity id : now == null ? List.<Identity>of() : now.holders()) {
+        Backend b = byName(id.backend());
+        if (b == null || tried.contains(b.name())) {
+          continue;
+        }
+        tried.add(b.name());
+        try {
+          byte[] signature = call(b, "sign", signTimeout, () -> b.sign(session, key, data, flags));
+          decision.completed(b.name(), null);
+          return signature;
+        } catch (AgentException e) {
+          log.warn("backend {} could not sign: {}", b.name(), e.getMessage());
+          last = e;
+        }
+      }
+    }
+    AgentException failure = last != null ? last
+        : AgentException.failed("no backend allowed to sign holds the requested " + key.type() + " key");
+    decision.completed(null, failure.getMessage());
+    throw failure;
+  }
+
+  private Backend byName(String name) {
+    for (Backend b : backends) {
+      if (b.name().equals(name)) {
+        return b;
+      }
+    }
+    return null;
   }
 
   private List<Backend> holdersOf(Session session, KeyBlob key) {
-    List<Backend> holders = new ArrayList<>();
-    for (BackendIdentities r : listAll(session)) {
-      if (r.identities.stream().anyMatch(id -> id.key().equals(key))) {
-        holders.add(r.backend);
-      }
+    Policy.KeyHolding h = holdings(session, policy.get().view(session)).get(key);
+    List<Backend> out = new ArrayList<>();
+    if (h != null) {
+      h.holders().forEach(id -> out.add(byName(id.backend())));
     }
-    return holders;
+    return out;
   }
 
   /** Runs one backend call on the pool, bounded by {@code timeout}, unwrapping its failure. */
@@ -185,6 +252,7 @@ public final class Multiplexer implements Agent, AutoCloseable {
 
   @Override
   public void add(Session session, AddIdentity request) throws AgentException {
+    requireManage(session, "add keys");
     if (addTarget == null) {
       throw AgentException.failed("no backend accepts added keys in this configuration");
     }
@@ -193,6 +261,7 @@ public final class Multiplexer implements Agent, AutoCloseable {
 
   @Override
   public void remove(Session session, KeyBlob key) throws AgentException {
+    requireManage(session, "remove keys");
     boolean removed = false;
     for (Backend b : holdersOf(session, key)) {
       try {
@@ -209,6 +278,7 @@ public final class Multiplexer implements Agent, AutoCloseable {
 
   @Override
   public void removeAll(Session session) throws AgentException {
+    requireManage(session, "remove keys");
     boolean any = false;
     for (Backend b : backends) {
       try {
@@ -227,6 +297,7 @@ public final class Multiplexer implements Agent, AutoCloseable {
 
   @Override
   public void addSmartcard(Session session, AddSmartcardKey request) throws AgentException {
+    requireManage(session, "load PKCS#11 providers");
     firstSupporting("PKCS#11 providers", b -> {
       b.addSmartcard(session, request);
       return null;
@@ -235,10 +306,17 @@ public final class Multiplexer implements Agent, AutoCloseable {
 
   @Override
   public void removeSmartcard(Session session, RemoveSmartcardKey request) throws AgentException {
+    requireManage(session, "unload PKCS#11 providers");
     firstSupporting("PKCS#11 providers", b -> {
       b.removeSmartcard(session, request);
       return null;
     });
+  }
+
+  private void requireManage(Session session, String what) throws AgentException {
+    if (!mayManage(session)) {
+      throw AgentException.failed("socket " + session.peer().socketName() + " may not " + what);
+    }
   }
 
   @Override
@@ -256,7 +334,23 @@ public final class Multiplexer implements Agent, AutoCloseable {
     if (name.equals(AgentProtocol.EXT_KEYMUX_CHAIN)) {
       return new AgentResponse.ExtensionResponse(name, new SshWriter().writeBoolean(leadsBackTo(contents)).toByteArray());
     }
-    return firstSupporting("extension " + name, b -> b.extension(session, name, contents));
+    requireManage(session, "use extension " + name);
+    if (extensionTarget != null) {
+      return extensionTarget.extension(session, name, contents);
+    }
+    for (Backend b : backends) {
+      if (!b.health().up()) {
+        continue; // a dead upstream must not hide the live ones behind it
+      }
+      try {
+        return b.extension(session, name, contents);
+      } catch (AgentException e) {
+        if (e.kind() != AgentException.Kind.UNSUPPORTED) {
+          throw e;
+        }
+      }
+    }
+    throw AgentException.unsupported("extension " + name);
   }
 
   /** At most this many keymux instances on one path: a longer chain is treated as a loop. */
@@ -291,19 +385,33 @@ public final class Multiplexer implements Agent, AutoCloseable {
    * each backend's health (uint32 m, then m × string name, bool up, string detail).
    */
   private AgentResponse describeKeys(Session session) {
+    Policy.View view = policy.get().view(session);
+    List<Backend> visible = reachable(view);
     Map<String, Backend> byName = new LinkedHashMap<>();
-    backends.forEach(b -> byName.put(b.name(), b));
-    List<Identity> ids = AgentCodec.fitIdentities(list(session));
+    visible.forEach(b -> byName.put(b.name(), b));
+    Map<KeyBlob, Policy.KeyHolding> held = holdings(session, view);
+    List<Identity> offered = view.offer(List.copyOf(held.values()));
+    Set<KeyBlob> offeredKeys = new java.util.HashSet<>();
+    offered.forEach(id -> offeredKeys.add(id.key()));
+    List<Identity> shown = new ArrayList<>(offered);
+    if (view.mayManage()) {
+      // The owner's view also shows what the policy keeps from clients, so nothing is a mystery.
+      held.values().stream().filter(h -> !offeredKeys.contains(h.key())).forEach(h -> shown.add(h.holders().get(0)));
+    }
+    List<Identity> ids = AgentCodec.fitIdentities(shown);
     SshWriter w = new SshWriter();
     w.writeUint32(ids.size());
     for (Identity id : ids) {
       Backend b = byName.get(id.backend());
       String state = b == null ? "" : b.keyState(id.key());
+      if (!offeredKeys.contains(id.key())) {
+        state = state.isEmpty() ? "not offered: policy" : state + "; not offered: policy";
+      }
       w.writeString(id.key().bytes()).writeString(id.comment()).writeString(id.backend()).writeString(state);
     }
     // Then every backend's health, so a backend that offers nothing can say why.
-    w.writeUint32(backends.size());
-    for (Backend b : backends) {
+    w.writeUint32(visible.size());
+    for (Backend b : visible) {
       dev.keymux.core.agent.Health h = b.health();
       w.writeString(b.name()).writeBoolean(h.up()).writeString(h.detail());
     }

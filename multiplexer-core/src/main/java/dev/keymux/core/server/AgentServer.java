@@ -40,7 +40,7 @@ public final class AgentServer implements AutoCloseable {
 
   private final Path socketPath;
   private final RequestDispatcher dispatcher;
-  private final Set<Integer> allowedUids;
+  private final SocketAccess access;
   private final int ownUid = Posix.currentUid();
   private final ThreadPoolExecutor workers;
   private final Set<AFUNIXSocket> open = ConcurrentHashMap.newKeySet();
@@ -53,10 +53,17 @@ public final class AgentServer implements AutoCloseable {
    * @param allowedUids uids besides our own and root that may connect
    */
   public AgentServer(String name, Path socketPath, RequestDispatcher dispatcher, int maxConnections, Set<Integer> allowedUids) {
+    this(name, socketPath, dispatcher, maxConnections, SocketAccess.main(allowedUids));
+  }
+
+  /**
+   * @param access file permissions and peer check for this socket
+   */
+  public AgentServer(String name, Path socketPath, RequestDispatcher dispatcher, int maxConnections, SocketAccess access) {
     this.name = name;
     this.socketPath = socketPath.toAbsolutePath();
     this.dispatcher = dispatcher;
-    this.allowedUids = Set.copyOf(allowedUids);
+    this.access = access;
     AtomicInteger n = new AtomicInteger();
     this.workers = new ThreadPoolExecutor(0, maxConnections, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
       Thread t = new Thread(r, "keymux-" + name + "-conn-" + n.incrementAndGet());
@@ -71,12 +78,22 @@ public final class AgentServer implements AutoCloseable {
 
   /** Binds the socket and starts accepting. Fails if another agent answers on the path. */
   public synchronized void start() throws IOException {
-    Posix.prepareSocketDirectory(socketPath.getParent());
+    if (access.ownDirectory()) {
+      // Private (0700) until the socket inside is set up; then opened as far as the socket's mode says.
+      Posix.prepareOwnDirectory(socketPath.getParent(), socketPath.getFileName().toString(), 0700, "", "");
+    } else {
+      Posix.prepareSocketDirectory(socketPath.getParent());
+    }
     removeStaleSocket();
     server = AFUNIXServerSocket.newInstance();
     server.bind(AFUNIXSocketAddress.of(socketPath.toFile()));
-    // The 0700 directory already keeps others out during the moment before chmod.
-    Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
+    // The 0700 directory keeps others out during the moment before chmod.
+    Files.setPosixFilePermissions(socketPath, Posix.permissions(access.mode()));
+    if (access.ownDirectory()) {
+      Posix.setOwnership(socketPath, access.owner(), access.group());
+      Posix.prepareOwnDirectory(socketPath.getParent(), socketPath.getFileName().toString(), access.directoryMode(),
+          access.owner(), access.group());
+    }
     acceptor = new Thread(this::acceptLoop, "keymux-" + name + "-accept");
     acceptor.setDaemon(true);
     acceptor.start();
@@ -142,8 +159,9 @@ public final class AgentServer implements AutoCloseable {
       closeQuietly(socket);
       return;
     }
-    if (peer.uid() != ownUid && peer.uid() != 0 && !allowedUids.contains(peer.uid())) {
-      log.warn("{}: refused connection from uid {} (pid {}): not our uid {}", name, peer.uid(), peer.pid(), ownUid);
+    if (!access.admits(peer, ownUid)) {
+      log.warn("{}: refused connection from uid {} gid {} (pid {}): not allowed on this socket", name, peer.uid(),
+          peer.gid(), peer.pid());
       open.remove(socket);
       closeQuietly(socket);
       return;
@@ -204,8 +222,11 @@ public final class AgentServer implements AutoCloseable {
     workers.shutdownNow();
     try {
       Files.deleteIfExists(socketPath);
+      if (access.ownDirectory()) {
+        Files.deleteIfExists(socketPath.getParent()); // only if empty: DirectoryNotEmptyException otherwise
+      }
     } catch (IOException e) {
-      log.warn("could not remove {}", socketPath, e);
+      log.warn("could not remove {}: {}", socketPath, e.toString());
     }
     log.info("stopped serving {}", socketPath);
   }

@@ -46,4 +46,61 @@ public final class Posix {
     }
     Files.setPosixFilePermissions(dir, owner);
   }
+
+  /**
+   * Prepares the private directory of a scoped socket: created if missing; if it exists it must be
+   * a directory that holds nothing but, perhaps, a previous socket of the same name — a scoped
+   * socket never shares its directory, so a mistaken path such as /tmp/x.sock is refused rather
+   * than having /tmp's mode changed.
+   */
+  public static void prepareOwnDirectory(Path dir, String socketName, int mode, String owner, String group)
+      throws IOException {
+    if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+      Files.createDirectories(dir.getParent());
+      Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    } else {
+      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        throw new IOException(dir + " is not a directory");
+      }
+      try (var entries = Files.list(dir)) {
+        var others = entries.map(p -> p.getFileName().toString()).filter(n -> !n.equals(socketName)).sorted().toList();
+        if (!others.isEmpty()) {
+          throw new IOException("a scoped socket needs a directory of its own, but " + dir + " also holds "
+              + String.join(", ", others.subList(0, Math.min(3, others.size()))) + (others.size() > 3 ? ", ..." : ""));
+        }
+      }
+    }
+    setOwnership(dir, owner, group);
+    Files.setPosixFilePermissions(dir, permissions(mode));
+  }
+
+  /** Sets owner and group, each a name or a number; "" leaves it as it is. */
+  public static void setOwnership(Path p, String owner, String group) throws IOException {
+    var lookup = p.getFileSystem().getUserPrincipalLookupService();
+    var view = Files.getFileAttributeView(p, java.nio.file.attribute.PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+    if (!owner.isEmpty()) {
+      if (owner.matches("\\d+")) {
+        Files.setAttribute(p, "unix:uid", Integer.parseInt(owner), LinkOption.NOFOLLOW_LINKS);
+      } else {
+        view.setOwner(lookup.lookupPrincipalByName(owner));
+      }
+    }
+    if (!group.isEmpty()) {
+      if (group.matches("\\d+")) {
+        Files.setAttribute(p, "unix:gid", Integer.parseInt(group), LinkOption.NOFOLLOW_LINKS);
+      } else {
+        view.setGroup(lookup.lookupPrincipalByGroupName(group));
+      }
+    }
+  }
+
+  /** Octal mode bits as Java's permission set. */
+  public static Set<PosixFilePermission> permissions(int mode) {
+    StringBuilder sb = new StringBuilder();
+    String rwx = "rwxrwxrwx";
+    for (int i = 0; i < 9; i++) {
+      sb.append((mode & (0400 >> i)) != 0 ? rwx.charAt(i) : '-');
+    }
+    return PosixFilePermissions.fromString(sb.toString());
+  }
 }

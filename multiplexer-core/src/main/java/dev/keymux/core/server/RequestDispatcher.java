@@ -13,6 +13,7 @@ import dev.keymux.core.wire.SshWriter;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,14 +32,23 @@ public final class RequestDispatcher {
   private final Agent agent;
   private final AgentLock lock;
   private final Runnable onLocked;
+  private final Predicate<Session> mayLock;
 
   /**
    * @param onLocked run after the agent was locked (backends drop decrypted keys)
    */
   public RequestDispatcher(Agent agent, AgentLock lock, Runnable onLocked) {
+    this(agent, lock, onLocked, session -> true);
+  }
+
+  /**
+   * @param mayLock whether a connection may lock and unlock the whole agent (scoped sockets may not)
+   */
+  public RequestDispatcher(Agent agent, AgentLock lock, Runnable onLocked, Predicate<Session> mayLock) {
     this.agent = agent;
     this.lock = lock;
     this.onLocked = onLocked;
+    this.mayLock = mayLock;
   }
 
   public AgentResponse handle(Session session, AgentRequest request) {
@@ -92,6 +102,8 @@ public final class RequestDispatcher {
     } else if (request instanceof RemoveSmartcardKey r) {
       agent.removeSmartcard(session, r);
       return AgentResponse.SUCCESS;
+    } else if ((request instanceof Lock || request instanceof Unlock) && !mayLock.test(session)) {
+      throw AgentException.failed("socket " + session.peer().socketName() + " may not lock or unlock the agent");
     } else if (request instanceof Lock l) {
       if (!lock.lock(l.passphrase())) {
         throw AgentException.failed("agent is already locked");

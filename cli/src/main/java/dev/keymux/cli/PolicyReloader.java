@@ -1,0 +1,139 @@
+package dev.keymux.cli;
+
+import dev.keymux.config.KeymuxSettings;
+import java.io.IOException;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Re-reads the configuration on SIGHUP and, if watching is on, when the file changes (editors
+ * that write a new file and rename it included). A file with errors is rejected whole: the errors
+ * are logged and the running policy stays — never a half-applied policy.
+ */
+final class PolicyReloader implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PolicyReloader.class);
+  /** Editors write in bursts; one reload per burst. */
+  private static final long DEBOUNCE_MS = 300;
+
+  private final Supplier<KeymuxSettings> load;
+  private final Consumer<KeymuxSettings> apply;
+  private final Optional<Path> file;
+  private final boolean watch;
+  private WatchService watcher;
+  private Thread thread;
+  private byte[] lastDigest;
+
+  PolicyReloader(Supplier<KeymuxSettings> load, Consumer<KeymuxSettings> apply, Optional<Path> file, boolean watch) {
+    this.load = load;
+    this.apply = apply;
+    this.file = file.map(Path::toAbsolutePath);
+    this.watch = watch;
+  }
+
+  void start() {
+    lastDigest = digest();
+    try {
+      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> reload("SIGHUP", true));
+    } catch (IllegalArgumentException e) {
+      log.debug("SIGHUP cannot be handled here: {}", e.getMessage());
+    }
+    if (!watch || file.isEmpty() || load == null) {
+      return;
+    }
+    try {
+      watcher = file.get().getFileSystem().newWatchService();
+      file.get().getParent().register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+          StandardWatchEventKinds.ENTRY_DELETE);
+    } catch (IOException e) {
+      log.warn("cannot watch {} for changes ({}); send SIGHUP to reload", file.get(), e.getMessage());
+      return;
+    }
+    thread = new Thread(this::watchLoop, "keymux-config-watch");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  private void watchLoop() {
+    String name = file.get().getFileName().toString();
+    try {
+      while (true) {
+        WatchKey key = watcher.take();
+        boolean ours = key.pollEvents().stream().anyMatch(e -> name.equals(String.valueOf(e.context())));
+        key.reset();
+        if (!ours) {
+          continue;
+        }
+        // Let the burst settle, and swallow its other events.
+        Thread.sleep(DEBOUNCE_MS);
+        WatchKey more;
+        while ((more = watcher.poll(DEBOUNCE_MS, TimeUnit.MILLISECONDS)) != null) {
+          more.pollEvents();
+          more.reset();
+        }
+        reload("file change", false);
+      }
+    } catch (InterruptedException | ClosedWatchServiceException e) {
+      // stopping
+    }
+  }
+
+  /** Loads and applies the configuration; {@code always} reloads even when the file's bytes are unchanged. */
+  synchronized void reload(String why, boolean always) {
+    if (load == null) {
+      return;
+    }
+    byte[] now = digest();
+    if (!always && Arrays.equals(now, lastDigest)) {
+      return;
+    }
+    lastDigest = now;
+    KeymuxSettings next;
+    try {
+      next = load.get();
+    } catch (RuntimeException e) {
+      log.error("configuration reload ({}) rejected, the running policy stays:\n{}", why, e.getMessage());
+      return;
+    }
+    log.info("configuration reloaded ({})", why);
+    apply.accept(next);
+  }
+
+  private byte[] digest() {
+    if (file.isEmpty()) {
+      return new byte[0];
+    }
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file.get()));
+    } catch (IOException e) {
+      return new byte[0]; // missing (mid-rename): the next event brings it back
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (watcher != null) {
+      try {
+        watcher.close();
+      } catch (IOException ignored) {
+        // stopping anyway
+      }
+    }
+    if (thread != null) {
+      thread.interrupt();
+    }
+  }
+}

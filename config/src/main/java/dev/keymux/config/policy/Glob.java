@@ -1,0 +1,43 @@
+package dev.keymux.config.policy;
+
+/**
+ * Shell-style patterns as OpenSSH uses them in known_hosts and ssh_config: {@code *} matches any
+ * run of characters (slashes included), {@code ?} exactly one. Nothing else is special.
+ */
+final class Glob {
+  private Glob() {}
+
+  static boolean isPattern(String s) {
+    return s.indexOf('*') >= 0 || s.indexOf('?') >= 0;
+  }
+
+  static boolean matches(String pattern, String text, boolean ignoreCase) {
+    if (ignoreCase) {
+      pattern = pattern.toLowerCase(java.util.Locale.ROOT);
+      text = text.toLowerCase(java.util.Locale.ROOT);
+    }
+    // Iterative match with one backtrack point for the last '*': linear in practice, never exponential.
+    int p = 0;
+    int t = 0;
+    int star = -1;
+    int mark = 0;
+    while (t < text.length()) {
+      if (p < pattern.length() && (pattern.charAt(p) == '?' || pattern.charAt(p) == text.charAt(t))) {
+        p++;
+        t++;
+      } else if (p < pattern.length() && pattern.charAt(p) == '*') {
+        star = p++;
+        mark = t;
+      } else if (star >= 0) {
+        p = star + 1;
+        t = ++mark;
+      } else {
+        return false;
+      }
+    }
+    while (p < pattern.length() && pattern.charAt(p) == '*') {
+      p++;
+    }
+    return p == pattern.length();
+  }
+}

@@ -1,0 +1,298 @@
+package dev.keymux.config.policy;
+
+import dev.keymux.config.policy.PolicyRule.Action;
+import dev.keymux.core.agent.AgentException;
+import dev.keymux.core.agent.Identity;
+import dev.keymux.core.agent.KeyBlob;
+import dev.keymux.core.agent.Session;
+import dev.keymux.core.agent.SessionBinding;
+import dev.keymux.core.keyring.ConfirmPrompt;
+import dev.keymux.core.policy.Policy;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The policy written in the configuration: for each connection, the rules of its socket and then
+ * the global rules, tried in order for every key; the first rule that matches decides, and a key
+ * no rule matches gets the default action. Keys are offered in the order of the rules that let
+ * them through, so the key a rule picks for a destination is the one {@code ssh} tries first.
+ */
+public final class RulePolicy implements Policy {
+  private static final Logger log = LoggerFactory.getLogger(RulePolicy.class);
+  /** The name of the main socket (keymux.socket); every other name is a scoped socket. */
+  public static final String MAIN_SOCKET = "main";
+
+  /** The outcome for one key: the deciding rule (null for the default) and the action. */
+  public record Verdict(PolicyRule rule, Action action, List<String> trace) {
+    public String describe() {
+      return rule == null ? "no rule matches: default action" : rule.label();
+    }
+  }
+
+  private final PolicySettings settings;
+  private final Map<String, SocketSettings> sockets = new LinkedHashMap<>();
+  private final Map<String, List<PolicyRule>> rulesBySocket = new ConcurrentHashMap<>();
+  private final KnownHosts knownHosts;
+  private final ConfirmPrompt confirm;
+  private final AuditLog audit;
+  private final Clock clock;
+  private final Path proc;
+  /** Confirmations remembered: client program + uid + key → until when. Shared across reloads. */
+  private final Map<String, Instant> remembered;
+
+  public RulePolicy(PolicySettings settings, ConfirmPrompt confirm, AuditLog audit, Clock clock, Path proc,
+      Map<String, Instant> remembered) {
+    this.settings = settings;
+    settings.sockets().forEach(s -> sockets.put(s.name(), s));
+    this.knownHosts = new KnownHosts(settings.knownHosts());
+    this.confirm = confirm;
+    this.audit = audit;
+    this.clock = clock;
+    this.proc = proc;
+    this.remembered = remembered;
+  }
+
+  public PolicySettings settings() {
+    return settings;
+  }
+
+  public KnownHosts knownHosts() {
+    return knownHosts;
+  }
+
+  /** The rules a connection on {@code socket} is judged by: the socket's own first, then the global ones. */
+  List<PolicyRule> rulesFor(String socket) {
+    return rulesBySocket.computeIfAbsent(socket, name -> {
+      List<PolicyRule> out = new ArrayList<>();
+      SocketSettings s = sockets.get(name);
+      if (s != null) {
+        out.addAll(s.rules());
+      }
+      out.addAll(settings.rules());
+      return List.copyOf(out);
+    });
+  }
+
+  /** Decides for one key; {@code explain} collects why each earlier rule did not match. */
+  public Verdict decide(Facts facts, boolean explain) {
+    List<String> trace = explain ? new ArrayList<>() : List.of();
+    for (PolicyRule rule : rulesFor(facts.socket())) {
+      String why = rule.match().mismatch(facts);
+      if (why == null) {
+        return new Verdict(rule, socketAction(facts.socket(), rule.action()), trace);
+      }
+      if (explain) {
+        trace.add(rule.label() + ": not matched: " + why);
+      }
+    }
+    return new Verdict(null, socketAction(facts.socket(), settings.defaultAction()), trace);
+  }
+
+  /** A socket with {@code confirm = true} turns every allow into confirm. */
+  private Action socketAction(String socket, Action action) {
+    SocketSettings s = sockets.get(socket);
+    return s != null && s.confirm() && action == Action.ALLOW ? Action.CONFIRM : action;
+  }
+
+  /** Whether the socket's {@code keys} filter lets the key through at all. */
+  boolean admitted(String socket, KeyFacts key) {
+    SocketSettings s = sockets.get(socket);
+    return s == null || s.admits(key);
+  }
+
+  @Override
+  public View view(Session session) {
+    String socket = session.peer().socketName();
+    if (!socket.equals(MAIN_SOCKET) && !sockets.containsKey(socket)) {
+      // A scoped socket still served after a reload removed its definition: it sees nothing
+      // until keymux restarts, rather than falling back to the main socket's wider view.
+      return CLOSED;
+    }
+    return new ConnectionView(session);
+  }
+
+  private static final View CLOSED = new View() {
+    @Override
+    public Set<String> backends() {
+      return Set.of();
+    }
+
+    @Override
+    public boolean mayManage() {
+      return false;
+    }
+
+    @Override
+    public List<Identity> offer(List<KeyHolding> keys) {
+      return List.of();
+    }
+
+    @Override
+    public SignDecision authorize(KeyHolding key) throws AgentException {
+      throw AgentException.failed("this socket is no longer configured");
+    }
+  };
+
+  /** The facts of a connection that do not depend on the key, for {@code keymux policy explain}. */
+  public Facts facts(String socket, int uid, ClientInfo client, KeyBlob hostKey, boolean forwarded, KeyFacts key) {
+    return new Facts(socket, uid, () -> client, hostKey, forwarded, knownHosts, key, ZonedDateTime.now(clock));
+  }
+
+  private final class ConnectionView implements View {
+    private final Session session;
+    private final SocketSettings socket;
+    private final Facts base;
+
+    ConnectionView(Session session) {
+      this.session = session;
+      this.socket = sockets.get(session.peer().socketName());
+      List<SessionBinding> bindings = session.bindings();
+      KeyBlob host = null;
+      boolean forwarded = false;
+      for (SessionBinding b : bindings) {
+        forwarded |= b.forwarding();
+        if (!b.forwarding()) {
+          host = b.hostKey(); // the host the client is authenticating to: the last auth binding
+        }
+      }
+      this.base = new Facts(session.peer().socketName(), session.peer().uid(), clientOf(session), host, forwarded,
+          knownHosts, null, ZonedDateTime.now(clock));
+    }
+
+    @Override
+    public Set<String> backends() {
+      return socket == null ? null : new HashSet<>(socket.backends());
+    }
+
+    @Override
+    public boolean mayManage() {
+      return socket == null;
+    }
+
+    private KeyFacts keyFacts(KeyHolding k) {
+      List<String> comments = new ArrayList<>();
+      List<String> backends = new ArrayList<>();
+      for (Identity id : k.holders()) {
+        comments.add(id.comment());
+        backends.add(id.backend());
+      }
+      return KeyFacts.of(k.key(), comments, backends);
+    }
+
+    @Override
+    public List<Identity> offer(List<KeyHolding> keys) {
+      record Offered(Identity id, int rank, int position) {}
+      List<PolicyRule> rules = rulesFor(base.socket());
+      List<Offered> offered = new ArrayList<>();
+      for (int i = 0; i < keys.size(); i++) {
+        KeyHolding k = keys.get(i);
+        KeyFacts kf = keyFacts(k);
+        if (!admitted(base.socket(), kf)) {
+          continue;
+        }
+        Verdict v = decide(base.withKey(kf), false);
+        if (v.action() == Action.DENY || v.action() == Action.HIDE) {
+          continue;
+        }
+        int rank = v.rule() == null ? rules.size() : rules.indexOf(v.rule());
+        offered.add(new Offered(winner(k, v.rule()), rank, i));
+      }
+      offered.sort(Comparator.comparingInt(Offered::rank).thenComparingInt(Offered::position));
+      return offered.stream().map(Offered::id).toList();
+    }
+
+    @Override
+    public SignDecision authorize(KeyHolding key) throws AgentException {
+      KeyFacts kf = keyFacts(key);
+      if (!admitted(base.socket(), kf)) {
+        audit.record(session, base, kf, null, "deny", "not among socket " + base.socket() + "'s keys", null);
+        throw AgentException.failed("socket " + base.socket() + " does not offer key " + kf.sha256());
+      }
+      Verdict v = decide(base.withKey(kf), false);
+      String decided = v.action().name().toLowerCase(java.util.Locale.ROOT);
+      if (v.action() == Action.DENY) {
+        audit.record(session, base, kf, null, "deny", v.describe(), null);
+        throw AgentException.failed("policy denies key " + kf.sha256() + ": " + v.describe());
+      }
+      if (v.action() == Action.CONFIRM && !confirmed(kf, v.rule())) {
+        audit.record(session, base, kf, null, "refused", v.describe(), null);
+        throw AgentException.failed("use of key " + kf.sha256() + " was not confirmed");
+      }
+      List<String> order = holderOrder(key, v.rule());
+      return new SignDecision() {
+        @Override
+        public List<String> backends() {
+          return order;
+        }
+
+        @Override
+        public void completed(String backend, String failure) {
+          audit.record(session, base, kf, backend, decided, v.describe(), failure);
+        }
+      };
+    }
+
+    private boolean confirmed(KeyFacts kf, PolicyRule rule) {
+      ClientInfo client = base.client().get();
+      String who = base.uid() + ":" + client.exe() + ":" + kf.sha256();
+      Instant now = clock.instant();
+      Instant until = remembered.get(who);
+      if (until != null && now.isBefore(until)) {
+        return true;
+      }
+      List<String> hosts = base.hostKey() == null ? List.of() : knownHosts.namesOf(base.hostKey());
+      String question = "Allow use of key " + String.join(", ", new LinkedHashSet<>(kf.comments())) + "?\n"
+          + "Key fingerprint " + kf.sha256() + ".\n"
+          + "Requested by " + client.describe() + (hosts.isEmpty() ? "" : " for " + String.join(", ", hosts))
+          + (base.socket().equals("main") ? "" : " through socket " + base.socket()) + ".";
+      boolean yes = confirm.confirm(question);
+      if (yes && rule != null && !rule.remember().isZero()) {
+        remembered.put(who, now.plus(rule.remember()));
+      }
+      return yes;
+    }
+  }
+
+  /** The backends to sign with, preferred first (the rule's {@code prefer}, then backend order). */
+  private static List<String> holderOrder(KeyHolding key, PolicyRule rule) {
+    List<String> holders = key.holders().stream().map(Identity::backend).toList();
+    if (rule == null || rule.prefer().isEmpty()) {
+      return holders;
+    }
+    List<String> order = new ArrayList<>();
+    rule.prefer().stream().filter(holders::contains).forEach(order::add);
+    holders.stream().filter(h -> !order.contains(h)).forEach(order::add);
+    return order;
+  }
+
+  private static Identity winner(KeyHolding key, PolicyRule rule) {
+    String first = holderOrder(key, rule).get(0);
+    return key.holders().stream().filter(id -> id.backend().equals(first)).findFirst().orElse(key.holders().get(0));
+  }
+
+  private final Object clientKey = new Object();
+
+  /** The client process, read from /proc once per connection and only if a rule needs it. */
+  private Supplier<ClientInfo> clientOf(Session session) {
+    return () -> session.attachment(clientKey, k -> new CachedClient(ClientInfo.read(proc, session.peer().pid()))).info;
+  }
+
+  private record CachedClient(ClientInfo info) implements AutoCloseable {
+    @Override
+    public void close() {}
+  }
+}
