@@ -208,7 +208,10 @@ public final class RulePolicy implements Policy {
         if (v.action() == Action.DENY || v.action() == Action.HIDE) {
           continue;
         }
-        int rank = v.rule() == null ? rules.size() : rules.indexOf(v.rule());
+        // Only a rule that names the destination pulls its keys forward (in rule order), so
+        // `ssh host` tries the key meant for that host first; everything else keeps backend order.
+        boolean forDestination = v.rule() != null && !v.rule().match().destinations().isEmpty();
+        int rank = forDestination ? rules.indexOf(v.rule()) : rules.size();
         offered.add(new Offered(winner(k, v.rule()), rank, i));
       }
       offered.sort(Comparator.comparingInt(Offered::rank).thenComparingInt(Offered::position));
