@@ -117,7 +117,7 @@ final class Daemon implements AutoCloseable {
     for (SocketSettings s : settings.policy().sockets()) {
       scoped.add(new AgentServer(s.name(), s.path(), dispatcher, settings.maxConnections(), access(s)));
     }
-    reloader = new PolicyReloader(reload, this::apply, configFile, settings.policy().watch());
+    reloader = new PolicyReloader(reload, this::apply, configFile, () -> this.settings.policy().watch());
   }
 
   private static SocketAccess access(SocketSettings s) {

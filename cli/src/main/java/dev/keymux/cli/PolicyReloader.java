@@ -30,12 +30,17 @@ final class PolicyReloader implements AutoCloseable {
   private final Supplier<KeymuxSettings> load;
   private final Consumer<KeymuxSettings> apply;
   private final Optional<Path> file;
-  private final boolean watch;
+  private final java.util.function.BooleanSupplier watch;
   private WatchService watcher;
   private Thread thread;
   private byte[] lastDigest;
 
-  PolicyReloader(Supplier<KeymuxSettings> load, Consumer<KeymuxSettings> apply, Optional<Path> file, boolean watch) {
+  /**
+   * @param watch whether file changes reload now (asked per change, so turning the watch off in
+   *     the file takes effect with that very reload)
+   */
+  PolicyReloader(Supplier<KeymuxSettings> load, Consumer<KeymuxSettings> apply, Optional<Path> file,
+      java.util.function.BooleanSupplier watch) {
     this.load = load;
     this.apply = apply;
     this.file = file.map(Path::toAbsolutePath);
@@ -49,7 +54,7 @@ final class PolicyReloader implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       log.debug("SIGHUP cannot be handled here: {}", e.getMessage());
     }
-    if (!watch || file.isEmpty() || load == null) {
+    if (file.isEmpty() || load == null) {
       return;
     }
     try {
@@ -82,7 +87,9 @@ final class PolicyReloader implements AutoCloseable {
           more.pollEvents();
           more.reset();
         }
-        reload("file change", false);
+        if (watch.getAsBoolean()) {
+          reload("file change", false);
+        }
       }
     } catch (InterruptedException | ClosedWatchServiceException e) {
       // stopping
