@@ -7,6 +7,7 @@ import dev.keymux.core.agent.Backend;
 import dev.keymux.core.agent.Identity;
 import dev.keymux.core.agent.KeyBlob;
 import dev.keymux.core.agent.Session;
+import dev.keymux.core.policy.Policy;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -131,5 +132,80 @@ class MultiplexerTest {
   void removeAllWhenNoBackendSupportsItFails() {
     AgentException e = assertThrows(AgentException.class, () -> mux(new Scripted("x")).removeAll(session));
     assertTrue(e.getMessage().contains("no backend"));
+  }
+
+  /** A policy that prefers the last holder and, on a scoped socket, reaches only {@code reach}. */
+  static Policy preferLast(java.util.Set<String> reach, List<String> decisions) {
+    return sess -> new Policy.View() {
+      @Override
+      public java.util.Set<String> backends() {
+        return reach;
+      }
+
+      @Override
+      public boolean mayManage() {
+        return reach == null;
+      }
+
+      @Override
+      public List<Identity> offer(List<Policy.KeyHolding> keys) {
+        return keys.stream().map(k -> k.holders().get(k.holders().size() - 1)).toList();
+      }
+
+      @Override
+      public Policy.SignDecision authorize(Policy.KeyHolding key) {
+        List<String> order = new java.util.ArrayList<>(key.holders().stream().map(Identity::backend).toList());
+        java.util.Collections.reverse(order);
+        return new Policy.SignDecision() {
+          @Override
+          public List<String> backends() {
+            return order;
+          }
+
+          @Override
+          public void completed(String backend, String failure) {
+            decisions.add(backend + "/" + failure);
+          }
+        };
+      }
+    };
+  }
+
+  @Test
+  void thePolicyChoosesWhichHolderSignsAndHearsTheOutcome() throws Exception {
+    Scripted one = new Scripted("one", A);
+    Scripted two = new Scripted("two", A);
+    List<String> outcomes = new java.util.ArrayList<>();
+    Multiplexer m = new Multiplexer(List.of(one, two), null, null, Duration.ofMillis(300), Duration.ofSeconds(2),
+        () -> preferLast(null, outcomes));
+    assertEquals(List.of("two"), m.list(session).stream().map(Identity::backend).toList());
+    assertArrayEquals("two".getBytes(), m.sign(session, A, new byte[] {1}, 0));
+    assertEquals(0, one.signs.get(), "the preferred holder signed; the other was not asked");
+    two.failSign = true;
+    assertArrayEquals("one".getBytes(), m.sign(session, A, new byte[] {1}, 0), "the next holder in policy order");
+    assertEquals(List.of("two/null", "one/null"), outcomes);
+  }
+
+  @Test
+  void aViewThatReachesSomeBackendsNeverAsksTheOthersAndManagesNothing() throws Exception {
+    Scripted one = new Scripted("one", A);
+    Scripted two = new Scripted("two", B);
+    two.failList = true; // would be logged if it were asked
+    AtomicInteger asked = new AtomicInteger();
+    Scripted counting = new Scripted("three", C) {
+      @Override
+      public List<Identity> list(Session s) throws AgentException {
+        asked.incrementAndGet();
+        return super.list(s);
+      }
+    };
+    Multiplexer m = new Multiplexer(List.of(one, two, counting), one, null, Duration.ofMillis(300), Duration.ofSeconds(2),
+        () -> preferLast(java.util.Set.of("one"), new java.util.ArrayList<>()));
+    assertEquals(List.of(A), m.list(session).stream().map(Identity::key).toList());
+    assertEquals(0, asked.get());
+    AgentException e = assertThrows(AgentException.class, () -> m.sign(session, C, new byte[] {1}, 0));
+    assertTrue(e.getMessage().contains("no backend holds"), e.getMessage());
+    assertThrows(AgentException.class, () -> m.removeAll(session));
+    assertThrows(AgentException.class, () -> m.extension(session, "custom@example.com", new byte[0]));
   }
 }
