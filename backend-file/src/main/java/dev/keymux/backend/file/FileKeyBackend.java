@@ -39,6 +39,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,7 +57,24 @@ final class FileKeyBackend implements Backend {
   private static final Set<PosixFilePermission> TOO_OPEN = EnumSet.complementOf(
       EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE));
 
-  /** One key file as last scanned, plus its decrypted form while unlocked. */
+  /** A decrypted key in the forms it signs as (the key, its certificates); immutable once built. */
+  private record Unlocked(Map<KeyBlob, SshPrivateKey> keys, Instant until) {
+    boolean current(Instant now) {
+      return until == null || now.isBefore(until);
+    }
+
+    void close() {
+      keys.values().forEach(SshPrivateKey::close);
+    }
+  }
+
+  /**
+   * One key file as last scanned, plus its decrypted form while unlocked. Two locks, never held
+   * together the other way round: {@link #unlocking} is held for a whole unlock, passphrase prompt
+   * included, so one key is decrypted once and its other signers wait for that; the monitor guards
+   * only short steps (publishing, signing, dropping), so listing, lock and {@code ssh-add -D} never
+   * wait for a prompt.
+   */
   private static final class FileKey {
     final Path path;
     final long modified;
@@ -65,8 +84,8 @@ final class FileKeyBackend implements Backend {
     final boolean encrypted;
     final List<KeyBlob> certificates;
     final long certModified; // -1 when there is no NAME-cert.pub
-    Map<KeyBlob, SshPrivateKey> unlocked; // guarded by this
-    Instant unlockedUntil; // null while unlocked = until lock/removal
+    final ReentrantLock unlocking = new ReentrantLock();
+    private volatile Unlocked unlocked; // written under the monitor, read without it
 
     FileKey(Path path, long modified, long size, KeyBlob key, String comment, boolean encrypted, List<KeyBlob> certs,
         long certModified) {
@@ -82,9 +101,8 @@ final class FileKeyBackend implements Backend {
 
     synchronized void drop() {
       if (unlocked != null) {
-        unlocked.values().forEach(SshPrivateKey::close);
+        unlocked.close();
         unlocked = null;
-        unlockedUntil = null;
       }
     }
   }
@@ -97,6 +115,9 @@ final class FileKeyBackend implements Backend {
   private final Map<Path, FileKey> files = new LinkedHashMap<>(); // guarded by this
   private final Map<Path, String> lastSkip = new HashMap<>(); // guarded by this: log each problem once
   private volatile Map<KeyBlob, FileKey> byBlob = Map.of();
+  private volatile List<FileKey> entries = List.of(); // every scanned file, for dropping all
+  /** Counts locks and {@code ssh-add -D}: an unlock that began before one must not keep its key. */
+  private final AtomicLong drops = new AtomicLong();
   private volatile List<Identity> identities = List.of();
   private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "keymux-file-timers");
@@ -224,6 +245,7 @@ final class FileKeyBackend implements Backend {
     lastSkip.keySet().retainAll(new LinkedHashSet<>(candidates()));
     files.clear();
     files.putAll(next);
+    entries = List.copyOf(files.values());
     Map<KeyBlob, FileKey> blobs = new LinkedHashMap<>();
     List<Identity> ids = new ArrayList<>();
     for (FileKey fk : files.values()) {
@@ -343,30 +365,60 @@ final class FileKeyBackend implements Backend {
 
   @Override
   public byte[] sign(Session session, KeyBlob blob, byte[] data, int flags) throws AgentException {
+    long dropsBefore = drops.get(); // a lock or ssh-add -D from now on wins over this request's unlock
     FileKey fk = byBlob.get(blob);
     if (fk == null) {
       throw AgentException.failed("key not held by " + name);
     }
-    synchronized (fk) {
+    try {
       // One key, one unlock: concurrent signers wait for the first prompt instead of each asking.
-      Map<KeyBlob, SshPrivateKey> keys = unlock(fk);
-      SshPrivateKey key = keys.get(blob);
-      try {
-        return key.sign(data, flags);
-      } finally {
-        if (!settings.forever() && settings.unlockFor().isZero()) {
-          fk.drop(); // unlock-for = 0: decrypt per use
+      fk.unlocking.lockInterruptibly();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw AgentException.failed("interrupted while waiting for " + fk.path + " to be unlocked");
+    }
+    try {
+      synchronized (fk) {
+        Unlocked u = fk.unlocked;
+        if (u != null && u.current(clock.instant())) {
+          return u.keys().get(blob).sign(data, flags);
         }
       }
+      if (drops.get() != dropsBefore) {
+        throw lockedMeanwhile(fk);
+      }
+      Unlocked fresh = decrypt(fk); // may prompt for minutes: no monitor held
+      synchronized (fk) {
+        if (drops.get() != dropsBefore) {
+          fresh.close();
+          throw lockedMeanwhile(fk);
+        }
+        boolean keep = fresh.until() != null || settings.forever();
+        try {
+          return fresh.keys().get(blob).sign(data, flags);
+        } finally {
+          if (keep) {
+            fk.drop();
+            fk.unlocked = fresh;
+            if (fresh.until() != null) {
+              timers.schedule(() -> expire(fk, fresh), settings.unlockFor().toMillis() + 10, TimeUnit.MILLISECONDS);
+            }
+          } else {
+            fresh.close(); // unlock-for = 0: decrypt per use
+          }
+        }
+      }
+    } finally {
+      fk.unlocking.unlock();
     }
   }
 
-  /** Caller holds fk's monitor. */
-  private Map<KeyBlob, SshPrivateKey> unlock(FileKey fk) throws AgentException {
-    if (fk.unlocked != null && (fk.unlockedUntil == null || clock.instant().isBefore(fk.unlockedUntil))) {
-      return fk.unlocked;
-    }
-    fk.drop();
+  private AgentException lockedMeanwhile(FileKey fk) {
+    return AgentException.failed("keymux was locked or its keys removed while " + fk.path + " was being unlocked; it stays locked");
+  }
+
+  /** Reads and decrypts the key file, asking for its passphrase if needed. Caller holds fk.unlocking. */
+  private Unlocked decrypt(FileKey fk) throws AgentException {
     byte[] file;
     try {
       file = Files.readAllBytes(fk.path);
@@ -423,49 +475,42 @@ final class FileKeyBackend implements Backend {
         log.warn("backend {}: certificate for {} unusable: {}", name, fk.path, e.getMessage());
       }
     }
-    fk.unlocked = keys;
-    if (settings.forever() || settings.unlockFor().isZero()) {
-      fk.unlockedUntil = null;
-    } else {
-      fk.unlockedUntil = clock.instant().plus(settings.unlockFor());
-      timers.schedule(() -> expire(fk), settings.unlockFor().toMillis() + 10, TimeUnit.MILLISECONDS);
-    }
+    Instant until = settings.forever() || settings.unlockFor().isZero() ? null : clock.instant().plus(settings.unlockFor());
     if (fk.encrypted) {
-      log.info("backend {}: unlocked {}{}", name, fk.path,
-          fk.unlockedUntil == null ? "" : " for " + settings.unlockFor().toMinutes() + " min");
+      log.info("backend {}: unlocked {}{}", name, fk.path, until == null ? "" : " for " + settings.unlockFor().toMinutes() + " min");
     }
-    return keys;
+    return new Unlocked(Map.copyOf(keys), until);
   }
 
-  private void expire(FileKey fk) {
+  private void expire(FileKey fk, Unlocked u) {
     synchronized (fk) {
-      if (fk.unlockedUntil != null && !clock.instant().isBefore(fk.unlockedUntil)) {
+      if (fk.unlocked == u && !u.current(clock.instant())) {
         fk.drop();
         log.info("backend {}: {} locked again (unlock-for elapsed)", name, fk.path);
       }
     }
   }
 
-  /** For `keymux list`: locked, unlocked (until when), or needs no passphrase. */
+  /** For `keymux list`: locked, unlocked (until when), or needs no passphrase. Never waits for a prompt. */
   @Override
   public String keyState(KeyBlob blob) {
     FileKey fk = byBlob.get(blob);
     if (fk == null) {
       return "";
     }
-    synchronized (fk) {
-      if (!fk.encrypted) {
-        return "no passphrase";
-      }
-      if (fk.unlocked == null) {
-        return "locked";
-      }
-      if (fk.unlockedUntil == null) {
-        return "unlocked";
-      }
-      Duration left = Duration.between(clock.instant(), fk.unlockedUntil);
-      return "unlocked, locks in " + (left.toHours() > 0 ? left.toHours() + "h" : "") + left.toMinutesPart() + "m";
+    if (!fk.encrypted) {
+      return "no passphrase";
     }
+    Unlocked u = fk.unlocked;
+    Instant now = clock.instant();
+    if (u == null || !u.current(now)) {
+      return "locked";
+    }
+    if (u.until() == null) {
+      return "unlocked";
+    }
+    Duration left = Duration.between(now, u.until());
+    return "unlocked, locks in " + (left.toHours() > 0 ? left.toHours() + "h" : "") + left.toMinutesPart() + "m";
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -486,8 +531,10 @@ final class FileKeyBackend implements Backend {
     dropAll();
   }
 
-  private synchronized void dropAll() {
-    files.values().forEach(FileKey::drop);
+  /** Not synchronized on the backend: a lock never waits for a rescan, let alone a prompt. */
+  private void dropAll() {
+    drops.incrementAndGet();
+    entries.forEach(FileKey::drop);
   }
 
   private void startWatching() {

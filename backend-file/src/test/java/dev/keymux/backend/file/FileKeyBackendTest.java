@@ -25,6 +25,11 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -226,6 +231,60 @@ class FileKeyBackendTest {
     assertSigns(b, pubBlob(key));
     assertEquals(2, Files.readAllLines(log).stream().filter(l -> l.startsWith("prompt=")).count());
     assertEquals("locked", b.keyState(pubBlob(key)));
+  }
+
+  /** An askpass that logs its prompt, then takes {@code seconds} to answer PASS: a user typing slowly. */
+  private Path slowAskpass(int seconds, Path log) throws Exception {
+    Path script = dir.resolve("askpass-slow");
+    Files.writeString(script, "#!/bin/sh\nprintf 'prompt=%s\\n' \"$1\" >> '" + log + "'\nsleep " + seconds
+        + "\nprintf '%s\\n' '" + PASS + "'\n");
+    Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+    return script;
+  }
+
+  private static long prompts(Path log) throws Exception {
+    return Files.exists(log) ? Files.readAllLines(log).stream().filter(l -> l.startsWith("prompt=")).count() : 0;
+  }
+
+  private static void awaitPrompts(Path log, long n) throws Exception {
+    long t0 = System.nanoTime();
+    while (prompts(log) < n && System.nanoTime() - t0 < 10_000_000_000L) {
+      Thread.sleep(20);
+    }
+    assertEquals(n, prompts(log), "prompts shown");
+  }
+
+  private static long millisSince(long t0) {
+    return (System.nanoTime() - t0) / 1_000_000;
+  }
+
+  @Test
+  void aPassphrasePromptBlocksNeitherListingNorLockAndTheLockWins() throws Exception {
+    Path key = TestKeys.generate(dir, "id_pw", "ed25519", "pw", PASS);
+    Path log = dir.resolve("asked.log");
+    FileKeyBackend b = backend(slowAskpass(3, log), key.toString());
+    KeyBlob blob = pubBlob(key);
+    ExecutorService pool = Executors.newCachedThreadPool();
+    try {
+      Future<byte[]> signing = pool.submit(() -> b.sign(session, blob, "data".getBytes(), 0));
+      awaitPrompts(log, 1);
+      long t0 = System.nanoTime();
+      assertEquals("locked", b.keyState(blob));
+      assertEquals(1, b.list(session).size());
+      b.onLock();
+      b.removeAll(session);
+      assertTrue(millisSince(t0) < 1000, "keyState, list, lock and -D answered during the prompt in " + millisSince(t0) + " ms");
+
+      // The prompt still finishes; the key it decrypted must not outlive the lock.
+      ExecutionException e = assertThrows(ExecutionException.class, () -> signing.get(30, TimeUnit.SECONDS));
+      assertInstanceOf(AgentException.class, e.getCause());
+      assertTrue(e.getCause().getMessage().contains("locked"), e.getCause().getMessage());
+      assertEquals("locked", b.keyState(blob));
+      assertSigns(b, blob);
+      assertEquals(2, prompts(log), "the next signature asks again");
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Test
