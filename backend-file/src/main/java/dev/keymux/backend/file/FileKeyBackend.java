@@ -86,6 +86,7 @@ final class FileKeyBackend implements Backend {
     final long certModified; // -1 when there is no NAME-cert.pub
     final ReentrantLock unlocking = new ReentrantLock();
     private volatile Unlocked unlocked; // written under the monitor, read without it
+    private boolean retired; // guarded by the monitor: a rescan replaced or removed this entry
 
     FileKey(Path path, long modified, long size, KeyBlob key, String comment, boolean encrypted, List<KeyBlob> certs,
         long certModified) {
@@ -104,6 +105,12 @@ final class FileKeyBackend implements Backend {
         unlocked.close();
         unlocked = null;
       }
+    }
+
+    /** No longer listed: drops its key, and no unlock may store one here again (lock and -D could not reach it). */
+    synchronized void retire() {
+      retired = true;
+      drop();
     }
   }
 
@@ -231,12 +238,12 @@ final class FileKeyBackend implements Backend {
         }
       }
       if (old != null && next.get(path) != old) {
-        old.drop(); // changed or gone bad on disk: its decrypted copy is stale
+        old.retire(); // changed or gone bad on disk: its decrypted copy is stale
       }
     }
     for (Map.Entry<Path, FileKey> e : files.entrySet()) {
       if (!next.containsKey(e.getKey())) {
-        e.getValue().drop();
+        e.getValue().retire();
         if (lastSkip.get(e.getKey()) == null) {
           log.info("backend {}: {} is gone; no longer offered", name, e.getKey());
         }
@@ -363,53 +370,71 @@ final class FileKeyBackend implements Backend {
 
   // ------------------------------------------------------------------ signing
 
+  /** How often a signer retries when rescans keep replacing the key's entry under it. */
+  private static final int MAX_STALE_RETRIES = 3;
+
   @Override
   public byte[] sign(Session session, KeyBlob blob, byte[] data, int flags) throws AgentException {
     long dropsBefore = drops.get(); // a lock or ssh-add -D from now on wins over this request's unlock
-    FileKey fk = byBlob.get(blob);
-    if (fk == null) {
-      throw AgentException.failed("key not held by " + name);
-    }
-    try {
-      // One key, one unlock: concurrent signers wait for the first prompt instead of each asking.
-      fk.unlocking.lockInterruptibly();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw AgentException.failed("interrupted while waiting for " + fk.path + " to be unlocked");
-    }
-    try {
-      synchronized (fk) {
-        Unlocked u = fk.unlocked;
-        if (u != null && u.current(clock.instant())) {
-          return u.keys().get(blob).sign(data, flags);
-        }
+    for (int attempt = 0; ; attempt++) {
+      FileKey fk = byBlob.get(blob);
+      if (fk == null) {
+        throw AgentException.failed("key not held by " + name);
       }
+      try {
+        // One key, one unlock: concurrent signers wait for the first prompt instead of each asking.
+        fk.unlocking.lockInterruptibly();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw AgentException.failed("interrupted while waiting for " + fk.path + " to be unlocked");
+      }
+      try {
+        if (byBlob.get(blob) != fk) {
+          // A rescan replaced the entry while we waited: a key unlocked into this one would be out of reach of lock and -D.
+          if (attempt < MAX_STALE_RETRIES) {
+            continue;
+          }
+          throw AgentException.failed(fk.path + " keeps changing on disk; try again");
+        }
+        return sign(fk, blob, data, flags, dropsBefore);
+      } finally {
+        fk.unlocking.unlock();
+      }
+    }
+  }
+
+  /** Caller holds fk.unlocking. */
+  private byte[] sign(FileKey fk, KeyBlob blob, byte[] data, int flags, long dropsBefore) throws AgentException {
+    synchronized (fk) {
+      Unlocked u = fk.unlocked;
+      if (u != null && u.current(clock.instant())) {
+        return u.keys().get(blob).sign(data, flags);
+      }
+    }
+    if (drops.get() != dropsBefore) {
+      throw lockedMeanwhile(fk);
+    }
+    Unlocked fresh = decrypt(fk); // may prompt for minutes: no monitor held
+    synchronized (fk) {
       if (drops.get() != dropsBefore) {
+        fresh.close();
         throw lockedMeanwhile(fk);
       }
-      Unlocked fresh = decrypt(fk); // may prompt for minutes: no monitor held
-      synchronized (fk) {
-        if (drops.get() != dropsBefore) {
-          fresh.close();
-          throw lockedMeanwhile(fk);
-        }
-        boolean keep = fresh.until() != null || settings.forever();
-        try {
-          return fresh.keys().get(blob).sign(data, flags);
-        } finally {
-          if (keep) {
-            fk.drop();
-            fk.unlocked = fresh;
-            if (fresh.until() != null) {
-              timers.schedule(() -> expire(fk, fresh), settings.unlockFor().toMillis() + 10, TimeUnit.MILLISECONDS);
-            }
-          } else {
-            fresh.close(); // unlock-for = 0: decrypt per use
+      // A rescan may have retired the entry during the prompt: this request is still served, the key not kept.
+      boolean keep = !fk.retired && (fresh.until() != null || settings.forever());
+      try {
+        return fresh.keys().get(blob).sign(data, flags);
+      } finally {
+        if (keep) {
+          fk.drop();
+          fk.unlocked = fresh;
+          if (fresh.until() != null) {
+            timers.schedule(() -> expire(fk, fresh), settings.unlockFor().toMillis() + 10, TimeUnit.MILLISECONDS);
           }
+        } else {
+          fresh.close(); // unlock-for = 0 (decrypt per use), or the entry is gone
         }
       }
-    } finally {
-      fk.unlocking.unlock();
     }
   }
 

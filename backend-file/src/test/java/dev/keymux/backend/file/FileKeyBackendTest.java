@@ -288,6 +288,51 @@ class FileKeyBackendTest {
   }
 
   @Test
+  void aKeyUnlockedWhileARescanReplacedItsEntryCannotEscapeRemoveAll() throws Exception {
+    Path key = TestKeys.generate(dir, "id_pw", "ed25519", "pw", PASS);
+    Path log = dir.resolve("asked.log");
+    FileKeyBackend b = backend(slowAskpass(2, log), key.toString());
+    KeyBlob blob = pubBlob(key);
+    byte[] data = "data".getBytes();
+    ExecutorService pool = Executors.newCachedThreadPool();
+    try {
+      Future<byte[]> first = pool.submit(() -> b.sign(session, blob, data, 0));
+      awaitPrompts(log, 1);
+      // A second signer looks the key up and waits for the first one's unlock.
+      List<Thread> second = new ArrayList<>();
+      Future<byte[]> waiting = pool.submit(() -> {
+        synchronized (second) {
+          second.add(Thread.currentThread());
+        }
+        return b.sign(session, blob, data, 0);
+      });
+      long t0 = System.nanoTime();
+      while (millisSince(t0) < 5000) {
+        synchronized (second) {
+          if (!second.isEmpty() && second.get(0).getState() != Thread.State.RUNNABLE) {
+            break;
+          }
+        }
+        Thread.sleep(5);
+      }
+      // Meanwhile the file changes on disk and a rescan replaces its entry.
+      Files.setLastModifiedTime(key, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 10_000));
+      b.rescan();
+      assertTrue(SshSignatures.verify(blob.bytes(), first.get(30, TimeUnit.SECONDS), data));
+      assertTrue(SshSignatures.verify(blob.bytes(), waiting.get(30, TimeUnit.SECONDS), data));
+      // Whatever was decrypted is held by the entry lock and -D can reach.
+      assertTrue(b.keyState(blob).startsWith("unlocked"), b.keyState(blob));
+      long asked = prompts(log);
+      assertSigns(b, blob);
+      assertEquals(asked, prompts(log), "kept unlocked in the current entry");
+      b.removeAll(session);
+      assertEquals("locked", b.keyState(blob));
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   void lockAndRemoveAllDropTheDecryptedKey() throws Exception {
     Path key = TestKeys.generate(dir, "id_pw", "ed25519", "pw", PASS);
     Path log = dir.resolve("asked.log");
