@@ -40,6 +40,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,6 +70,38 @@ final class FileKeyBackend implements Backend {
   }
 
   /**
+   * A NAME-cert.pub offered beside its key while its validity window holds, checked at every
+   * listing because certificates expire while keymux runs.
+   */
+  private static final class Cert {
+    final Path path;
+    final KeyBlob blob;
+    final long validAfter; // epoch seconds
+    final long validBefore;
+    /** Why it was last reported as not offered, "" if offered; moves (and is logged) once per change. */
+    final AtomicReference<String> reported;
+
+    Cert(Path path, KeyBlob blob, CertificateInfo info, String reported) {
+      this.path = path;
+      this.blob = blob;
+      this.validAfter = info.validAfter();
+      this.validBefore = info.validBefore();
+      this.reported = new AtomicReference<>(reported);
+    }
+
+    /** Why it is not offered at {@code epochSecond}, or "" if it is. */
+    String invalidReason(long epochSecond) {
+      if (epochSecond >= validBefore) {
+        return "the certificate has expired";
+      }
+      return epochSecond < validAfter ? "the certificate is not valid yet" : "";
+    }
+  }
+
+  /** What list() offers: a key, or a certificate while it is valid. */
+  private record Offer(Identity identity, Cert cert) {}
+
+  /**
    * One key file as last scanned, plus its decrypted form while unlocked. Two locks, never held
    * together the other way round: {@link #unlocking} is held for a whole unlock, passphrase prompt
    * included, so one key is decrypted once and its other signers wait for that; the monitor guards
@@ -82,13 +115,13 @@ final class FileKeyBackend implements Backend {
     final KeyBlob key;
     final String comment;
     final boolean encrypted;
-    final List<KeyBlob> certificates;
+    final List<Cert> certificates;
     final long certModified; // -1 when there is no NAME-cert.pub
     final ReentrantLock unlocking = new ReentrantLock();
     private volatile Unlocked unlocked; // written under the monitor, read without it
     private boolean retired; // guarded by the monitor: a rescan replaced or removed this entry
 
-    FileKey(Path path, long modified, long size, KeyBlob key, String comment, boolean encrypted, List<KeyBlob> certs,
+    FileKey(Path path, long modified, long size, KeyBlob key, String comment, boolean encrypted, List<Cert> certs,
         long certModified) {
       this.certModified = certModified;
       this.path = path;
@@ -125,7 +158,7 @@ final class FileKeyBackend implements Backend {
   private volatile List<FileKey> entries = List.of(); // every scanned file, for dropping all
   /** Counts locks and {@code ssh-add -D}: an unlock that began before one must not keep its key. */
   private final AtomicLong drops = new AtomicLong();
-  private volatile List<Identity> identities = List.of();
+  private volatile List<Offer> offers = List.of();
   private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "keymux-file-timers");
     t.setDaemon(true);
@@ -158,7 +191,28 @@ final class FileKeyBackend implements Backend {
 
   @Override
   public List<Identity> list(Session session) {
-    return identities;
+    long now = clock.instant().getEpochSecond();
+    List<Identity> out = new ArrayList<>();
+    for (Offer o : offers) {
+      if (o.cert() == null || offered(o.cert(), now)) {
+        out.add(o.identity());
+      }
+    }
+    return out;
+  }
+
+  /** Whether a certificate is valid now; logs each change of that once. */
+  private boolean offered(Cert c, long now) {
+    String reason = c.invalidReason(now);
+    String before = c.reported.getAndSet(reason);
+    if (!reason.equals(before)) {
+      if (reason.isEmpty()) {
+        log.info("backend {}: offering certificate {} (now valid)", name, c.path);
+      } else {
+        log.warn("backend {}: not offering certificate {}: {}", name, c.path, reason);
+      }
+    }
+    return reason.isEmpty();
   }
 
   @Override
@@ -218,7 +272,7 @@ final class FileKeyBackend implements Backend {
           next.put(path, old);
           continue;
         }
-        next.put(path, load(path, a));
+        next.put(path, load(path, a, old));
         lastSkip.remove(path);
         if (old == null) {
           log.info("backend {}: offering {}", name, path);
@@ -254,19 +308,21 @@ final class FileKeyBackend implements Backend {
     files.putAll(next);
     entries = List.copyOf(files.values());
     Map<KeyBlob, FileKey> blobs = new LinkedHashMap<>();
-    List<Identity> ids = new ArrayList<>();
+    List<Offer> list = new ArrayList<>();
+    long now = clock.instant().getEpochSecond();
     for (FileKey fk : files.values()) {
       if (blobs.putIfAbsent(fk.key, fk) == null) {
-        ids.add(new Identity(fk.key, fk.comment, name));
+        list.add(new Offer(new Identity(fk.key, fk.comment, name), null));
       }
-      for (KeyBlob cert : fk.certificates) {
-        if (blobs.putIfAbsent(cert, fk) == null) {
-          ids.add(new Identity(cert, fk.comment, name));
+      for (Cert cert : fk.certificates) {
+        if (blobs.putIfAbsent(cert.blob, fk) == null) {
+          list.add(new Offer(new Identity(cert.blob, fk.comment, name), cert));
+          offered(cert, now); // report an expired one now rather than at the next listing
         }
       }
     }
     byBlob = Map.copyOf(blobs);
-    identities = List.copyOf(ids);
+    offers = List.copyOf(list);
   }
 
   private static boolean certsUnchanged(FileKey old) {
@@ -292,7 +348,7 @@ final class FileKeyBackend implements Backend {
     }
   }
 
-  private FileKey load(Path path, PosixFileAttributes a) throws Skip, IOException {
+  private FileKey load(Path path, PosixFileAttributes a, FileKey old) throws Skip, IOException {
     Set<PosixFilePermission> open = EnumSet.copyOf(a.permissions());
     open.retainAll(TOO_OPEN);
     if (!open.isEmpty()) {
@@ -337,10 +393,11 @@ final class FileKeyBackend implements Backend {
       throw new Skip(e.getMessage());
     }
     return new FileKey(path, a.lastModifiedTime().toMillis(), a.size(), new KeyBlob(blob), comment, in.encrypted(),
-        certificates(path, blob), modifiedOrMinusOne(certPath(path)));
+        certificates(path, blob, old), modifiedOrMinusOne(certPath(path)));
   }
 
-  private List<KeyBlob> certificates(Path key, byte[] keyBlob) throws IOException {
+  /** The NAME-cert.pub of a key, valid or not (validity is checked when listing); empty if none or unusable. */
+  private List<Cert> certificates(Path key, byte[] keyBlob, FileKey old) throws IOException {
     Path certPath = certPath(key);
     if (!Files.isRegularFile(certPath)) {
       return List.of();
@@ -352,11 +409,13 @@ final class FileKeyBackend implements Backend {
       CertificateInfo info = CertificateInfo.parse(cert);
       if (!Arrays.equals(SshSignatures.publicBlobOf(cert), keyBlob)) {
         reason = "it certifies a different key";
-      } else if (!info.validAt(clock.instant().getEpochSecond())) {
-        reason = clock.instant().getEpochSecond() >= info.validBefore() ? "the certificate has expired" : "the certificate is not valid yet";
       } else {
         lastSkip.remove(certPath);
-        return List.of(new KeyBlob(cert));
+        KeyBlob blob = new KeyBlob(cert);
+        // A re-read key keeps what was reported about its unchanged certificate, so it is not logged again.
+        String reported = old == null ? "" : old.certificates.stream().filter(c -> c.blob.equals(blob))
+            .map(c -> c.reported.get()).findFirst().orElse("");
+        return List.of(new Cert(certPath, blob, info, reported));
       }
     } catch (KeyFormatException | IllegalArgumentException e) {
       reason = "not a readable certificate (" + e.getMessage() + ")";
@@ -380,6 +439,11 @@ final class FileKeyBackend implements Backend {
       FileKey fk = byBlob.get(blob);
       if (fk == null) {
         throw AgentException.failed("key not held by " + name);
+      }
+      for (Cert c : fk.certificates) {
+        if (c.blob.equals(blob) && !offered(c, clock.instant().getEpochSecond())) {
+          throw AgentException.failed("certificate " + c.path + " is not valid now (" + c.reported.get() + ")");
+        }
       }
       try {
         // One key, one unlock: concurrent signers wait for the first prompt instead of each asking.
@@ -493,9 +557,9 @@ final class FileKeyBackend implements Backend {
     }
     Map<KeyBlob, SshPrivateKey> keys = new HashMap<>();
     keys.put(fk.key, key);
-    for (KeyBlob cert : fk.certificates) {
+    for (Cert cert : fk.certificates) {
       try {
-        keys.put(cert, key.withCertificate(cert.bytes()));
+        keys.put(cert.blob, key.withCertificate(cert.blob.bytes()));
       } catch (KeyFormatException e) {
         log.warn("backend {}: certificate for {} unusable: {}", name, fk.path, e.getMessage());
       }

@@ -21,6 +21,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -67,11 +70,39 @@ class FileKeyBackendTest {
     ((Logger) LoggerFactory.getLogger(FileKeyBackend.class)).detachAppender(logs);
   }
 
+  /** A clock the test moves forward, to reach certificate expiry and unlock-for ends without waiting. */
+  static final class MovableClock extends Clock {
+    private volatile Instant now = Instant.now();
+
+    void advance(Duration d) {
+      now = now.plus(d);
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
   private FileKeyBackend backend(Map<String, String> askpassEnv, String unlockFor, boolean watch, String... paths) {
+    return backend(Clock.systemUTC(), askpassEnv, unlockFor, watch, paths);
+  }
+
+  private FileKeyBackend backend(Clock clock, Map<String, String> askpassEnv, String unlockFor, boolean watch, String... paths) {
     FileBackendSettings s = new FileBackendSettings(List.of(paths),
         unlockFor.equals("forever") ? Duration.ZERO : Duration.parse(unlockFor), unlockFor.equals("forever"), watch, 3);
     FileKeyBackend b = new FileKeyBackend("files", s, new AskpassPassphraseSource(askpassEnv, Duration.ofSeconds(10)),
-        Clock.systemUTC(), dir);
+        clock, dir);
     b.start();
     started.add(b);
     return b;
@@ -360,6 +391,33 @@ class FileKeyBackendTest {
     KeyBlob cert = ids.stream().map(Identity::key).filter(k -> k.type().endsWith("-cert-v01@openssh.com")).findFirst().orElseThrow();
     assertSigns(b, cert);
     assertTrue(warnings().stream().anyMatch(w -> w.contains("id_old-cert.pub") && w.contains("expired")), warnings().toString());
+  }
+
+  @Test
+  void aCertificateStopsBeingOfferedWhenItExpiresAndStartsWhenItBecomesValid() throws Exception {
+    Path ca = TestKeys.generate(dir, "ca", "ed25519", "ca");
+    Path key = TestKeys.generate(dir, "id_c", "ed25519", "user");
+    Path cert = TestKeys.certify(ca, Path.of(key + ".pub"), "u", "tester", "+1h");
+    Path laterKey = TestKeys.generate(dir, "id_later", "ecdsa-256", "later");
+    Path laterCert = TestKeys.certify(ca, Path.of(laterKey + ".pub"), "l", "tester", "+1h:+3h");
+    MovableClock clock = new MovableClock();
+    FileKeyBackend b = backend(clock, Map.of(), "PT8H", false, key.toString(), laterKey.toString());
+    KeyBlob certBlob = pubBlob(Path.of(cert.toString().replace(".pub", "")));
+    KeyBlob laterBlob = pubBlob(Path.of(laterCert.toString().replace(".pub", "")));
+    assertEquals(List.of(pubBlob(key), certBlob, pubBlob(laterKey)), b.list(session).stream().map(Identity::key).toList());
+    assertSigns(b, certBlob);
+
+    clock.advance(Duration.ofMinutes(90)); // the first has expired, the second is now valid
+    for (int i = 0; i < 3; i++) {
+      assertEquals(List.of(pubBlob(key), pubBlob(laterKey), laterBlob), b.list(session).stream().map(Identity::key).toList());
+    }
+    List<String> about = warnings().stream().filter(w -> w.contains(cert.toString())).toList();
+    assertEquals(1, about.size(), "logged once: " + warnings());
+    assertTrue(about.get(0).contains("expired"), about.get(0));
+    AgentException e = assertThrows(AgentException.class, () -> b.sign(session, certBlob, new byte[] {1}, 0));
+    assertTrue(e.getMessage().contains("not valid"), e.getMessage());
+    assertSigns(b, laterBlob);
+    assertSigns(b, pubBlob(key)); // the key itself is still offered
   }
 
   @Test
