@@ -120,6 +120,8 @@ final class FileKeyBackend implements Backend {
     final ReentrantLock unlocking = new ReentrantLock();
     private volatile Unlocked unlocked; // written under the monitor, read without it
     private boolean retired; // guarded by the monitor: a rescan replaced or removed this entry
+    /** Set when decrypting showed the file unusable (a .pub of another key): not offered until it changes. */
+    private String bad; // guarded by the backend's monitor
 
     FileKey(Path path, long modified, long size, KeyBlob key, String comment, boolean encrypted, List<Cert> certs,
         long certModified) {
@@ -307,10 +309,18 @@ final class FileKeyBackend implements Backend {
     files.clear();
     files.putAll(next);
     entries = List.copyOf(files.values());
+    publish();
+  }
+
+  /** Rebuilds what list() and sign() see from {@link #files}. Caller holds this. */
+  private void publish() {
     Map<KeyBlob, FileKey> blobs = new LinkedHashMap<>();
     List<Offer> list = new ArrayList<>();
     long now = clock.instant().getEpochSecond();
     for (FileKey fk : files.values()) {
+      if (fk.bad != null) {
+        continue;
+      }
       if (blobs.putIfAbsent(fk.key, fk) == null) {
         list.add(new Offer(new Identity(fk.key, fk.comment, name), null));
       }
@@ -380,7 +390,7 @@ final class FileKeyBackend implements Backend {
       }
     }
     if (in.publicBlob() != null && pubBlob != null && !Arrays.equals(in.publicBlob(), pubBlob)) {
-      throw new Skip(pubPath.getFileName() + " does not match the private key (regenerate it: ssh-keygen -y -f " + path + ")");
+      throw new Skip(pubMismatch(path));
     }
     byte[] blob = in.publicBlob() != null ? in.publicBlob() : pubBlob;
     if (blob == null) {
@@ -397,6 +407,27 @@ final class FileKeyBackend implements Backend {
   }
 
   /** The NAME-cert.pub of a key, valid or not (validity is checked when listing); empty if none or unusable. */
+  private static String pubMismatch(Path key) {
+    return key.getFileName() + ".pub does not match the private key (regenerate it: ssh-keygen -y -f " + key + " > " + key + ".pub)";
+  }
+
+  /**
+   * The .pub of an encrypted PEM or PKCS#8 key can only be checked once the key is decrypted. If
+   * it is wrong, the file is skipped like any bad file — one log line, not offered, not asked
+   * for again — until it changes on disk.
+   */
+  private synchronized void skipAfterDecrypting(FileKey fk, String reason) {
+    if (files.get(fk.path) != fk || fk.bad != null) {
+      return; // already replaced by a rescan, or already skipped
+    }
+    fk.bad = reason;
+    if (!reason.equals(lastSkip.get(fk.path))) {
+      log.warn("backend {}: skipping {}: {}", name, fk.path, reason);
+      lastSkip.put(fk.path, reason);
+    }
+    publish();
+  }
+
   private List<Cert> certificates(Path key, byte[] keyBlob, FileKey old) throws IOException {
     Path certPath = certPath(key);
     if (!Files.isRegularFile(certPath)) {
@@ -553,7 +584,9 @@ final class FileKeyBackend implements Backend {
     }
     if (!Arrays.equals(key.publicBlob(), fk.key.bytes())) {
       key.close();
-      throw AgentException.failed(fk.path + ".pub does not match the decrypted private key");
+      String reason = pubMismatch(fk.path);
+      skipAfterDecrypting(fk, reason);
+      throw AgentException.failed("cannot use " + fk.path + ": " + reason);
     }
     Map<KeyBlob, SshPrivateKey> keys = new HashMap<>();
     keys.put(fk.key, key);

@@ -421,6 +421,30 @@ class FileKeyBackendTest {
   }
 
   @Test
+  void aMismatchedPubFoundOnlyByDecryptingIsSkippedOnceAndNotAskedAgain() throws Exception {
+    // An encrypted PEM key has no clear public half: its .pub can only be checked after the passphrase.
+    Path key = dir.resolve("id_pem");
+    Proc.run(T, Map.of(), "/usr/bin/ssh-keygen", "-q", "-t", "ecdsa", "-m", "PEM", "-N", PASS, "-f", key.toString()).assertOk();
+    Path other = TestKeys.generate(dir, "other", "ecdsa-256", "other");
+    Files.copy(Path.of(other + ".pub"), Path.of(key + ".pub"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Path log = dir.resolve("asked.log");
+    FileKeyBackend b = backend(Askpass.recording(dir, PASS, log), key.toString());
+    KeyBlob listed = pubBlob(other);
+    assertEquals(List.of(listed), b.list(session).stream().map(Identity::key).toList());
+
+    AgentException e = assertThrows(AgentException.class, () -> b.sign(session, listed, new byte[] {1}, 0));
+    assertTrue(e.getMessage().contains("does not match"), e.getMessage());
+    assertEquals(List.of(), b.list(session), "no longer offered");
+    assertThrows(AgentException.class, () -> b.sign(session, listed, new byte[] {1}, 0));
+    b.rescan();
+    assertEquals(List.of(), b.list(session), "still not offered after a rescan of the unchanged files");
+    assertEquals(1, prompts(log), "the passphrase is not asked again");
+    List<String> about = warnings().stream().filter(w -> w.contains(key + ":")).toList();
+    assertEquals(1, about.size(), warnings().toString());
+    assertTrue(about.get(0).contains("skipping") && about.get(0).contains("does not match"), about.get(0));
+  }
+
+  @Test
   void badFilesAreSkippedEachWithOneReasonAndTheRestKeepWorking() throws Exception {
     Path good = TestKeys.generate(dir, "id_good", "ed25519", "good");
     Path open = TestKeys.generate(dir, "id_open", "ed25519", "open");
