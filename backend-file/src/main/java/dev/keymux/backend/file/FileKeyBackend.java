@@ -116,6 +116,7 @@ final class FileKeyBackend implements Backend {
     final String comment;
     final boolean encrypted;
     final List<Cert> certificates;
+    final long pubModified; // -1 when there is no NAME.pub
     final long certModified; // -1 when there is no NAME-cert.pub
     final ReentrantLock unlocking = new ReentrantLock();
     private volatile Unlocked unlocked; // written under the monitor, read without it
@@ -124,7 +125,8 @@ final class FileKeyBackend implements Backend {
     private String bad; // guarded by the backend's monitor
 
     FileKey(Path path, long modified, long size, KeyBlob key, String comment, boolean encrypted, List<Cert> certs,
-        long certModified) {
+        long pubModified, long certModified) {
+      this.pubModified = pubModified;
       this.certModified = certModified;
       this.path = path;
       this.modified = modified;
@@ -270,7 +272,7 @@ final class FileKeyBackend implements Backend {
       try {
         PosixFileAttributes a = Files.readAttributes(path, PosixFileAttributes.class);
         long modified = a.lastModifiedTime().toMillis();
-        if (old != null && old.modified == modified && old.size == a.size() && certsUnchanged(old)) {
+        if (old != null && old.modified == modified && old.size == a.size() && companionsUnchanged(old)) {
           next.put(path, old);
           continue;
         }
@@ -335,8 +337,9 @@ final class FileKeyBackend implements Backend {
     offers = List.copyOf(list);
   }
 
-  private static boolean certsUnchanged(FileKey old) {
-    return old.certModified == modifiedOrMinusOne(certPath(old.path));
+  /** NAME.pub (public half, comment) and NAME-cert.pub are part of what was read for a key. */
+  private static boolean companionsUnchanged(FileKey old) {
+    return old.pubModified == modifiedOrMinusOne(pubPath(old.path)) && old.certModified == modifiedOrMinusOne(certPath(old.path));
   }
 
   private static long modifiedOrMinusOne(Path p) {
@@ -345,6 +348,10 @@ final class FileKeyBackend implements Backend {
     } catch (IOException e) {
       return -1;
     }
+  }
+
+  private static Path pubPath(Path key) {
+    return key.resolveSibling(key.getFileName() + ".pub");
   }
 
   private static Path certPath(Path key) {
@@ -375,7 +382,8 @@ final class FileKeyBackend implements Backend {
     } finally {
       Arrays.fill(bytes, (byte) 0);
     }
-    Path pubPath = path.resolveSibling(path.getFileName() + ".pub");
+    Path pubPath = pubPath(path);
+    long pubModified = modifiedOrMinusOne(pubPath); // before reading: an edit while reading is seen at the next rescan
     byte[] pubBlob = null;
     String comment = path.toString();
     if (Files.isRegularFile(pubPath)) {
@@ -402,8 +410,9 @@ final class FileKeyBackend implements Backend {
     } catch (KeyFiles.KeyFileException e) {
       throw new Skip(e.getMessage());
     }
+    long certModified = modifiedOrMinusOne(certPath(path));
     return new FileKey(path, a.lastModifiedTime().toMillis(), a.size(), new KeyBlob(blob), comment, in.encrypted(),
-        certificates(path, blob, old), modifiedOrMinusOne(certPath(path)));
+        certificates(path, blob, old), pubModified, certModified);
   }
 
   /** The NAME-cert.pub of a key, valid or not (validity is checked when listing); empty if none or unusable. */

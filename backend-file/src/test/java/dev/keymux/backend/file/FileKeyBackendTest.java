@@ -444,6 +444,34 @@ class FileKeyBackendTest {
     assertTrue(about.get(0).contains("skipping") && about.get(0).contains("does not match"), about.get(0));
   }
 
+  /** Writes a file with an mtime clearly after the old one, whatever the filesystem's granularity. */
+  private static void rewrite(Path file, String content) throws Exception {
+    long before = Files.getLastModifiedTime(file).toMillis();
+    Files.writeString(file, content);
+    Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(before + 10_000));
+  }
+
+  @Test
+  void anEditedPubIsReadAgain() throws Exception {
+    Path key = TestKeys.generate(dir, "id_k", "ed25519", "old comment");
+    Path pem = dir.resolve("id_pem");
+    Proc.run(T, Map.of(), "/usr/bin/ssh-keygen", "-q", "-t", "ecdsa", "-m", "PEM", "-N", PASS, "-C", "pem", "-f", pem.toString())
+        .assertOk();
+    String pemPub = Files.readString(Path.of(pem + ".pub"));
+    Path other = TestKeys.generate(dir, "other", "ecdsa-256", "other");
+    rewrite(Path.of(pem + ".pub"), Files.readString(Path.of(other + ".pub"))); // a .pub of another key
+    FileKeyBackend b = backend(Askpass.answering(dir, PASS), key.toString(), pem.toString());
+    assertThrows(AgentException.class, () -> b.sign(session, pubBlob(other), new byte[] {1}, 0));
+    assertEquals(List.of("old comment"), b.list(session).stream().map(Identity::comment).toList(), "id_pem skipped");
+
+    String[] line = TestKeys.publicLine(key).split(" ");
+    rewrite(Path.of(key + ".pub"), line[0] + " " + line[1] + " new comment\n");
+    rewrite(Path.of(pem + ".pub"), pemPub); // the right public half again
+    b.rescan();
+    assertEquals(List.of("new comment", "pem"), b.list(session).stream().map(Identity::comment).toList());
+    assertSigns(b, pubBlob(pem));
+  }
+
   @Test
   void badFilesAreSkippedEachWithOneReasonAndTheRestKeepWorking() throws Exception {
     Path good = TestKeys.generate(dir, "id_good", "ed25519", "good");
