@@ -10,6 +10,7 @@ import dev.keymux.core.keys.CertificateInfo;
 import dev.keymux.core.keys.KeyFormatException;
 import dev.keymux.core.keys.SshPrivateKey;
 import dev.keymux.core.keys.SshSignatures;
+import dev.keymux.core.server.Posix;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.DirectoryStream;
@@ -20,14 +21,12 @@ import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -55,8 +54,6 @@ import org.slf4j.LoggerFactory;
 final class FileKeyBackend implements Backend {
   private static final Logger log = LoggerFactory.getLogger(FileKeyBackend.class);
   private static final Duration DEBOUNCE = Duration.ofMillis(250);
-  private static final Set<PosixFilePermission> TOO_OPEN = EnumSet.complementOf(
-      EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE));
 
   /** A decrypted key in the forms it signs as (the key, its certificates); immutable once built. */
   private record Unlocked(Map<KeyBlob, SshPrivateKey> keys, Instant until) {
@@ -366,12 +363,13 @@ final class FileKeyBackend implements Backend {
   }
 
   private FileKey load(Path path, PosixFileAttributes a, FileKey old) throws Skip, IOException {
-    Set<PosixFilePermission> open = EnumSet.copyOf(a.permissions());
-    open.retainAll(TOO_OPEN);
-    if (!open.isEmpty()) {
-      // OpenSSH's rule (sshkey_perm_ok) and advice, in one line.
-      throw new Skip(String.format("permissions %s are too open; a private key must not be accessible by others "
-          + "(OpenSSH ignores it too). Fix: chmod 600 %s", java.nio.file.attribute.PosixFilePermissions.toString(a.permissions()), path));
+    // OpenSSH's rule (sshkey_perm_ok in authfile.c): a key file of ours that group or others may
+    // use in any way is refused, with OpenSSH's words; a file owned by someone else is not checked.
+    Map<String, Object> unix = Files.readAttributes(path, "unix:uid,mode");
+    int mode = (Integer) unix.get("mode") & 0777;
+    if ((Integer) unix.get("uid") == Posix.currentUid() && (mode & 077) != 0) {
+      throw new Skip(String.format("Permissions 0%03o for '%s' are too open. It is required that your private key files "
+          + "are NOT accessible by others. This private key will be ignored.", mode, path));
     }
     byte[] bytes = Files.readAllBytes(path);
     KeyFiles.Inspection in;

@@ -473,6 +473,30 @@ class FileKeyBackendTest {
   }
 
   @Test
+  void permissionsAreCheckedLikeOpenSsh() throws Exception {
+    // OpenSSH (sshkey_perm_ok) refuses a key file of ours that group or others may use in any way...
+    Path groupExec = TestKeys.generate(dir, "id_gx", "ed25519", "gx");
+    Files.setPosixFilePermissions(groupExec, PosixFilePermissions.fromString("rw---x---"));
+    Path ownerOnly = TestKeys.generate(dir, "id_own", "ed25519", "own");
+    Files.setPosixFilePermissions(ownerOnly, PosixFilePermissions.fromString("r--------"));
+    FileKeyBackend b = backend(Askpass.refusing(dir), groupExec.toString(), ownerOnly.toString());
+    assertEquals(List.of(pubBlob(ownerOnly)), b.list(session).stream().map(Identity::key).toList());
+    assertEquals(List.of("backend files: skipping " + groupExec + ": Permissions 0610 for '" + groupExec
+        + "' are too open. It is required that your private key files are NOT accessible by others. "
+        + "This private key will be ignored."), warnings());
+
+    // ...but not a file owned by someone else, which only root (or a shared group) can read anyway.
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        (Integer) Files.getAttribute(dir, "unix:uid") == 0, "chown to another user needs root");
+    Path others = TestKeys.generate(dir, "id_theirs", "ed25519", "theirs");
+    Files.setPosixFilePermissions(others, PosixFilePermissions.fromString("rw-r--r--"));
+    Files.setAttribute(others, "unix:uid", 65534);
+    FileKeyBackend theirs = backend(Askpass.refusing(dir), others.toString());
+    assertEquals(List.of(pubBlob(others)), theirs.list(session).stream().map(Identity::key).toList(), warnings().toString());
+    assertSigns(theirs, pubBlob(others));
+  }
+
+  @Test
   void badFilesAreSkippedEachWithOneReasonAndTheRestKeepWorking() throws Exception {
     Path good = TestKeys.generate(dir, "id_good", "ed25519", "good");
     Path open = TestKeys.generate(dir, "id_open", "ed25519", "open");
@@ -499,7 +523,8 @@ class FileKeyBackendTest {
     assertEquals(List.of(pubBlob(good)), b.list(session).stream().map(Identity::key).toList(), warnings().toString());
     assertSigns(b, pubBlob(good));
     Map<Path, String> expected = Map.of(
-        open, "too open", truncated, "corrupt", garbage, "not a PEM", mismatch, "does not match",
+        open, "Permissions 0644 for '" + open + "' are too open. It is required that your private key files are NOT "
+            + "accessible by others. This private key will be ignored.", truncated, "corrupt", garbage, "not a PEM", mismatch, "does not match",
         dsa, "DSA keys are not supported", weak, "too weak", encNoPub, "without a public half", empty, "not a PEM");
     for (Map.Entry<Path, String> e : expected.entrySet()) {
       List<String> about = warnings().stream().filter(w -> w.contains(e.getKey() + ":")).toList();
