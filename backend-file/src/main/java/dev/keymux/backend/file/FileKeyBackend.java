@@ -167,6 +167,8 @@ final class FileKeyBackend implements Backend {
   });
   private ScheduledFuture<?> pendingRescan;
   private WatchService watcher;
+  private final Map<Path, WatchKey> watched = new HashMap<>(); // guarded by this
+  private final Map<Path, String> watchProblems = new HashMap<>(); // guarded by this: log each once
   private Thread watchThread;
 
   FileKeyBackend(String name, FileBackendSettings settings, PassphraseSource passphrases, Clock clock, Path home) {
@@ -667,26 +669,59 @@ final class FileKeyBackend implements Backend {
   }
 
   private void startWatching() {
-    Set<Path> dirs = new LinkedHashSet<>();
-    for (String pattern : settings.paths()) {
-      Path dir = expand(pattern).getParent();
-      if (dir != null && Files.isDirectory(dir)) {
-        dirs.add(dir);
-      }
-    }
     try {
       watcher = FileSystems.getDefault().newWatchService();
-      for (Path dir : dirs) {
-        dir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE,
-            StandardWatchEventKinds.ENTRY_MODIFY);
-      }
     } catch (IOException e) {
-      log.warn("backend {}: cannot watch {}: {}; changes need a restart", name, dirs, e.getMessage());
+      log.warn("backend {}: cannot watch files: {}; changes need a restart", name, e.getMessage());
       return;
     }
+    updateWatches();
     watchThread = new Thread(this::watchLoop, "keymux-file-watch-" + name);
     watchThread.setDaemon(true);
     watchThread.start();
+  }
+
+  /**
+   * Watches the directory of each configured path — or, while it does not exist (no ~/.ssh yet),
+   * its nearest existing ancestor, so that it is seen when it appears and then watched itself.
+   * Called at start and after every change seen, since directories come and go.
+   */
+  private synchronized void updateWatches() {
+    Map<Path, Path> wanted = new LinkedHashMap<>(); // directory to watch -> the configured directory it stands for
+    for (String pattern : settings.paths()) {
+      Path configured = expand(pattern).getParent();
+      Path dir = configured;
+      while (dir != null && !Files.isDirectory(dir)) {
+        dir = dir.getParent();
+      }
+      if (dir != null) {
+        wanted.putIfAbsent(dir, configured);
+      }
+    }
+    watched.entrySet().removeIf(e -> {
+      boolean stale = !wanted.containsKey(e.getKey()) || !e.getValue().isValid();
+      if (stale) {
+        e.getValue().cancel();
+      }
+      return stale;
+    });
+    for (Map.Entry<Path, Path> w : wanted.entrySet()) {
+      Path dir = w.getKey();
+      if (watched.containsKey(dir)) {
+        continue;
+      }
+      try {
+        watched.put(dir, dir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE,
+            StandardWatchEventKinds.ENTRY_MODIFY));
+        if (!dir.equals(w.getValue())) {
+          log.info("backend {}: {} does not exist; watching {} for it to appear", name, w.getValue(), dir);
+        }
+      } catch (IOException | ClosedWatchServiceException e) {
+        if (!String.valueOf(e.getMessage()).equals(watchProblems.put(dir, String.valueOf(e.getMessage())))) {
+          log.warn("backend {}: cannot watch {}: {}; changes there need a restart", name, dir, e.getMessage());
+        }
+      }
+    }
   }
 
   private void watchLoop() {
@@ -694,7 +729,8 @@ final class FileKeyBackend implements Backend {
       while (true) {
         WatchKey key = watcher.take();
         key.pollEvents();
-        key.reset();
+        key.reset(); // false when the directory is gone: updateWatches then watches its parent
+        updateWatches();
         scheduleRescan();
       }
     } catch (InterruptedException | ClosedWatchServiceException e) {

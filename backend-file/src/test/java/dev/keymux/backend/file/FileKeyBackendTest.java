@@ -559,6 +559,44 @@ class FileKeyBackendTest {
     assertEquals(List.of(), b.list(session));
   }
 
+  private static void awaitListed(FileKeyBackend b, Session session, List<KeyBlob> expected, long millis) throws Exception {
+    long t0 = System.nanoTime();
+    while (!b.list(session).stream().map(Identity::key).toList().equals(expected) && millisSince(t0) < millis) {
+      Thread.sleep(20);
+    }
+    assertEquals(expected, b.list(session).stream().map(Identity::key).toList(), "after " + millisSince(t0) + " ms");
+  }
+
+  @Test
+  void aKeyDirectoryCreatedAfterTheStartIsWatched() throws Exception {
+    Path home = Files.createDirectories(dir.resolve("home"));
+    Path ssh = home.resolve(".ssh");
+    Path deeper = home.resolve("keys/work");
+    FileKeyBackend b = backend(Map.of(), "PT8H", true, ssh + "/id_*", deeper + "/id_*");
+    assertEquals(List.of(), b.list(session));
+
+    Files.createDirectory(ssh); // like a first ssh-keygen run
+    Path key = TestKeys.generate(ssh, "id_ed25519", "ed25519", "first");
+    awaitListed(b, session, List.of(pubBlob(key)), 3000);
+
+    Files.createDirectory(home.resolve("keys")); // one level at a time: each level is watched in turn
+    Thread.sleep(500);
+    Files.createDirectory(deeper);
+    Thread.sleep(500);
+    Path work = TestKeys.generate(deeper, "id_work", "ed25519", "work");
+    awaitListed(b, session, List.of(pubBlob(key), pubBlob(work)), 3000);
+
+    // And a directory removed and made again is watched again.
+    Files.delete(work);
+    Files.delete(Path.of(work + ".pub"));
+    Files.delete(deeper);
+    awaitListed(b, session, List.of(pubBlob(key)), 3000);
+    Files.createDirectory(deeper);
+    Thread.sleep(500);
+    Path again = TestKeys.generate(deeper, "id_again", "ed25519", "again");
+    awaitListed(b, session, List.of(pubBlob(key), pubBlob(again)), 3000);
+  }
+
   @Test
   void aKeyChangedOnDiskDropsItsUnlockedCopy() throws Exception {
     Path keys = Files.createDirectories(dir.resolve("ssh"));
