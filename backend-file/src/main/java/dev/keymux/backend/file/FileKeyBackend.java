@@ -56,9 +56,19 @@ final class FileKeyBackend implements Backend {
   private static final Duration DEBOUNCE = Duration.ofMillis(250);
 
   /** A decrypted key in the forms it signs as (the key, its certificates); immutable once built. */
-  private record Unlocked(Map<KeyBlob, SshPrivateKey> keys, Instant until) {
+  private record Unlocked(Path path, Map<KeyBlob, SshPrivateKey> keys, Map<KeyBlob, String> unusable, Instant until) {
     boolean current(Instant now) {
       return until == null || now.isBefore(until);
+    }
+
+    /** Signs as {@code blob}: the key, or one of its certificates the key could be joined with. */
+    byte[] sign(KeyBlob blob, byte[] data, int flags) throws AgentException {
+      SshPrivateKey key = keys.get(blob);
+      if (key == null) {
+        throw AgentException.failed("certificate " + certPath(path) + " cannot be used with " + path + ": "
+            + unusable.getOrDefault(blob, "not one of its forms"));
+      }
+      return key.sign(data, flags);
     }
 
     void close() {
@@ -512,7 +522,7 @@ final class FileKeyBackend implements Backend {
     synchronized (fk) {
       Unlocked u = fk.unlocked;
       if (u != null && u.current(clock.instant())) {
-        return u.keys().get(blob).sign(data, flags);
+        return u.sign(blob, data, flags);
       }
     }
     if (drops.get() != dropsBefore) {
@@ -527,7 +537,7 @@ final class FileKeyBackend implements Backend {
       // A rescan may have retired the entry during the prompt: this request is still served, the key not kept.
       boolean keep = !fk.retired && (fresh.until() != null || settings.forever());
       try {
-        return fresh.keys().get(blob).sign(data, flags);
+        return fresh.sign(blob, data, flags);
       } finally {
         if (keep) {
           fk.drop();
@@ -598,19 +608,23 @@ final class FileKeyBackend implements Backend {
       throw AgentException.failed("cannot use " + fk.path + ": " + reason);
     }
     Map<KeyBlob, SshPrivateKey> keys = new HashMap<>();
+    Map<KeyBlob, String> unusable = new HashMap<>();
     keys.put(fk.key, key);
     for (Cert cert : fk.certificates) {
       try {
         keys.put(cert.blob, key.withCertificate(cert.blob.bytes()));
       } catch (KeyFormatException e) {
-        log.warn("backend {}: certificate for {} unusable: {}", name, fk.path, e.getMessage());
+        // load() checked the certificate against the same public key, so this is not expected;
+        // should it happen, signing as that certificate fails with this reason.
+        unusable.put(cert.blob, e.getMessage());
+        log.warn("backend {}: certificate {} unusable: {}", name, cert.path, e.getMessage());
       }
     }
     Instant until = settings.forever() || settings.unlockFor().isZero() ? null : clock.instant().plus(settings.unlockFor());
     if (fk.encrypted) {
       log.info("backend {}: unlocked {}{}", name, fk.path, until == null ? "" : " for " + settings.unlockFor().toMinutes() + " min");
     }
-    return new Unlocked(Map.copyOf(keys), until);
+    return new Unlocked(fk.path, Map.copyOf(keys), Map.copyOf(unusable), until);
   }
 
   private void expire(FileKey fk, Unlocked u) {
