@@ -123,6 +123,15 @@ class FileKeyBackendTest {
     assertTrue(SshSignatures.verify(SshSignatures.publicBlobOf(key.bytes()), sig, data), "signature verifies");
   }
 
+  /** Whether a line containing {@code text} was logged; safe while other threads log (the appender locks itself). */
+  private boolean logged(String text) {
+    List<ILoggingEvent> copy;
+    synchronized (logs) {
+      copy = new ArrayList<>(logs.list);
+    }
+    return copy.stream().anyMatch(e -> e.getFormattedMessage().contains(text));
+  }
+
   private List<String> warnings() {
     return logs.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage).toList();
   }
@@ -231,6 +240,76 @@ class FileKeyBackendTest {
     assertEquals(3, Files.readAllLines(log).stream().filter(l -> l.startsWith("prompt=")).count());
     assertTrue(Files.readString(log).contains("Bad passphrase, try again for"), Files.readString(log));
     assertEquals(1, b.list(session).size(), "the key is still offered");
+  }
+
+  /** An askpass that logs each prompt and answers "wrong" the first time, PASS after. */
+  private Path wrongThenRightAskpass(Path log) throws Exception {
+    Path script = dir.resolve("askpass-wrong-first");
+    Path marker = dir.resolve("askpass-asked");
+    Files.writeString(script, "#!/bin/sh\nprintf 'prompt=%s\\n' \"$1\" >> '" + log + "'\nif [ -e '" + marker + "' ]; then printf '%s\\n' '"
+        + PASS + "'; else touch '" + marker + "'; echo wrong; fi\n");
+    Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+    return script;
+  }
+
+  static Stream<Arguments> opensslEncryptedPem() {
+    return Stream.of(
+        Arguments.of("PKCS#8 EC (openssl genpkey -aes256)", "ENCRYPTED PRIVATE KEY",
+            "/usr/bin/openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -aes256 -pass pass:'" + PASS + "' -out KEY"),
+        Arguments.of("SEC1 EC (openssl ec -aes256)", "EC PRIVATE KEY",
+            "/usr/bin/openssl ecparam -name prime256v1 -genkey -noout -out KEY.plain && /usr/bin/openssl ec -in KEY.plain -aes256 "
+                + "-passout pass:'" + PASS + "' -out KEY && rm KEY.plain"),
+        Arguments.of("PKCS#1 RSA (openssl genrsa -aes256 -traditional)", "RSA PRIVATE KEY",
+            "/usr/bin/openssl genrsa -aes256 -traditional -passout pass:'" + PASS + "' -out KEY 2048"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("opensslEncryptedPem")
+  void aWrongPassphraseForAnOpensslKeyIsAskedAgain(String what, String pemType, String command) throws Exception {
+    Path key = dir.resolve("id_openssl");
+    Proc.run(T, Map.of(), "/bin/sh", "-c", command.replace("KEY", key.toString())).assertOk();
+    Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+    assertTrue(Files.readString(key).startsWith("-----BEGIN " + pemType + "-----"), Files.readString(key));
+    // No clear public half in these formats: the .pub beside it, as ssh-keygen -y writes it.
+    String pub = Proc.run(T, Map.of(), "/usr/bin/ssh-keygen", "-y", "-P", PASS, "-f", key.toString()).assertOk().stdout();
+    Files.writeString(Path.of(key + ".pub"), pub);
+    Path log = dir.resolve("asked.log");
+    FileKeyBackend b = backend(wrongThenRightAskpass(log), key.toString());
+    assertEquals(List.of(pubBlob(key)), b.list(session).stream().map(Identity::key).toList(), warnings().toString());
+    assertEquals("locked", b.keyState(pubBlob(key)));
+    assertSigns(b, pubBlob(key));
+    assertEquals(List.of("prompt=Enter passphrase for " + key + ": ", "prompt=Bad passphrase, try again for " + key + ": "),
+        Files.readAllLines(log));
+    assertTrue(logs.list.stream().anyMatch(e -> e.getFormattedMessage().contains("wrong passphrase for " + key + " (attempt 1)")));
+    assertTrue(b.keyState(pubBlob(key)).startsWith("unlocked"), b.keyState(pubBlob(key)));
+  }
+
+  /** Verifies an SSH RSA signature blob with openssl, independently of keymux's own code. */
+  private void assertOpensslVerifies(Path key, byte[] sshSignature, byte[] data, String digest) throws Exception {
+    dev.keymux.core.wire.SshReader r = new dev.keymux.core.wire.SshReader(sshSignature);
+    r.readUtf8();
+    Path sig = Files.write(dir.resolve("sig.bin"), r.readString());
+    Path in = Files.write(dir.resolve("data.bin"), data);
+    Path pem = dir.resolve("pub.pem");
+    Files.writeString(pem, Proc.run(T, Map.of(), "/usr/bin/ssh-keygen", "-e", "-m", "PKCS8", "-f", key + ".pub").assertOk().stdout());
+    Proc.run(T, Map.of(), "/usr/bin/openssl", "dgst", "-" + digest, "-verify", pem.toString(), "-signature", sig.toString(),
+        in.toString()).assertOk();
+  }
+
+  @Test
+  void anRsaFileKeySignsSshRsaWithoutFlagsAndRsaSha2256WhenAsked() throws Exception {
+    Path key = TestKeys.generate(dir, "id_rsa", "rsa-2048", "rsa", PASS);
+    FileKeyBackend b = backend(Askpass.answering(dir, PASS), key.toString());
+    byte[] data = "session id and userauth request".getBytes();
+
+    byte[] sha1 = b.sign(session, pubBlob(key), data, 0);
+    assertEquals("ssh-rsa", new dev.keymux.core.wire.SshReader(sha1).readUtf8(), "no flags: ssh-rsa (SHA-1), RFC 8332 section 3");
+    assertOpensslVerifies(key, sha1, data, "sha1");
+
+    byte[] sha256 = b.sign(session, pubBlob(key), data, AgentProtocol.SSH_AGENT_RSA_SHA2_256);
+    assertEquals(0x02, AgentProtocol.SSH_AGENT_RSA_SHA2_256);
+    assertEquals("rsa-sha2-256", new dev.keymux.core.wire.SshReader(sha256).readUtf8());
+    assertOpensslVerifies(key, sha256, data, "sha256");
   }
 
   @Test
@@ -361,6 +440,46 @@ class FileKeyBackendTest {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  @Test
+  void unlockForOneSecondLocksAgainAndTheNextSignatureAsksAgain() throws Exception {
+    Path key = TestKeys.generate(dir, "id_pw", "ed25519", "pw", PASS);
+    Path log = dir.resolve("asked.log");
+    FileKeyBackend b = backend(Map.of("SSH_ASKPASS", Askpass.recording(dir, PASS, log).toString()), "PT1S", false, key.toString());
+    assertSigns(b, pubBlob(key));
+    assertEquals("unlocked, locks in 0m", b.keyState(pubBlob(key)));
+    long t0 = System.nanoTime();
+    while (!b.keyState(pubBlob(key)).equals("locked") && millisSince(t0) < 5000) {
+      Thread.sleep(20);
+    }
+    assertEquals("locked", b.keyState(pubBlob(key)));
+    // and the decrypted key is actually dropped, by the timer, not merely considered expired
+    while (!logged(key + " locked again (unlock-for elapsed)") && millisSince(t0) < 5000) {
+      Thread.sleep(20);
+    }
+    assertTrue(logged(key + " locked again (unlock-for elapsed)"));
+    assertEquals(1, prompts(log));
+    assertSigns(b, pubBlob(key));
+    assertEquals(2, prompts(log), "asked again after unlock-for");
+  }
+
+  @Test
+  void unlockForForeverKeepsTheKeyUntilLock() throws Exception {
+    Path key = TestKeys.generate(dir, "id_pw", "ecdsa-384", "pw", PASS);
+    Path log = dir.resolve("asked.log");
+    MovableClock clock = new MovableClock();
+    FileKeyBackend b = backend(clock, Map.of("SSH_ASKPASS", Askpass.recording(dir, PASS, log).toString()), "forever", false,
+        key.toString());
+    assertSigns(b, pubBlob(key));
+    clock.advance(Duration.ofDays(1000));
+    assertEquals("unlocked", b.keyState(pubBlob(key)));
+    assertSigns(b, pubBlob(key));
+    assertEquals(1, prompts(log));
+    b.onLock();
+    assertEquals("locked", b.keyState(pubBlob(key)));
+    assertSigns(b, pubBlob(key));
+    assertEquals(2, prompts(log));
   }
 
   @Test
