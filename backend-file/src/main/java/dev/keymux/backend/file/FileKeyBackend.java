@@ -109,11 +109,11 @@ final class FileKeyBackend implements Backend {
   private record Offer(Identity identity, Cert cert) {}
 
   /**
-   * One key file as last scanned, plus its decrypted form while unlocked. Two locks, never held
-   * together the other way round: {@link #unlocking} is held for a whole unlock, passphrase prompt
-   * included, so one key is decrypted once and its other signers wait for that; the monitor guards
-   * only short steps (publishing, signing, dropping), so listing, lock and {@code ssh-add -D} never
-   * wait for a prompt.
+   * One key file as last scanned, plus its decrypted form while unlocked. {@link #unlocking} is
+   * held for a whole unlock, passphrase prompt included, so one key is decrypted once and its
+   * other signers wait for that; the monitor guards only short steps (publishing, signing,
+   * dropping), so listing, lock and {@code ssh-add -D} never wait for a prompt. Lock order:
+   * {@code unlocking}, then the backend's monitor, then this monitor.
    */
   private static final class FileKey {
     final Path path;
