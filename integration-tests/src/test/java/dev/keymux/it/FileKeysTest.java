@@ -79,6 +79,21 @@ class FileKeysTest {
       }
       assertTrue(now.contains(TestKeys.fingerprint(added)), now);
       assertTrue((System.nanoTime() - t0) / 1_000_000 < 2000, "appeared within 2 s");
+
+      // Deleted (the private key; its .pub left behind does not keep it), it disappears the same way.
+      String addedPrint = TestKeys.fingerprint(added);
+      Files.delete(added);
+      t0 = System.nanoTime();
+      while (System.nanoTime() - t0 < 5_000_000_000L) {
+        now = Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-l").stdout();
+        if (!now.contains(addedPrint)) {
+          break;
+        }
+        Thread.sleep(100);
+      }
+      assertFalse(now.contains(addedPrint), now);
+      assertTrue((System.nanoTime() - t0) / 1_000_000 < 2000, "gone within 2 s");
+      assertTrue(now.contains(TestKeys.fingerprint(locked)) && now.contains(TestKeys.fingerprint(plain)), now);
     }
   }
 }

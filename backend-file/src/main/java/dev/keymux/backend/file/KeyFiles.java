@@ -5,7 +5,7 @@ import dev.keymux.core.keys.SshPrivateKey;
 import dev.keymux.core.wire.ProtocolException;
 import dev.keymux.core.wire.SshReader;
 import java.io.IOException;
-import java.io.StringReader;
+import java.io.CharArrayReader;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
@@ -32,6 +32,12 @@ import org.bouncycastle.util.io.pem.PemReader;
  * or encrypted). Parsing is Bouncy Castle's; this class only picks the right entry point, reads
  * the public half that openssh-key-v1 keeps in the clear, and tells a wrong passphrase from a
  * broken file.
+ *
+ * <p>Wiping: the file is handed to Bouncy Castle as a {@code char[]} that is zeroed afterwards,
+ * and the decoded PEM body ({@link PemObject#getContent()}) is zeroed after use. What is left
+ * cannot be wiped from here: Bouncy Castle's PEM readers buffer the text and build a String per
+ * base64 line, decryption makes internal plaintext copies, and key parameters end up in immutable
+ * BigIntegers. Those are unreachable after the call and only the garbage collector reclaims them.
  */
 final class KeyFiles {
   private KeyFiles() {}
@@ -59,6 +65,14 @@ final class KeyFiles {
 
   static Inspection inspect(byte[] file) throws KeyFileException {
     PemObject pem = pem(file);
+    try {
+      return inspect(file, pem);
+    } finally {
+      Arrays.fill(pem.getContent(), (byte) 0); // an unencrypted key's secret, decoded
+    }
+  }
+
+  private static Inspection inspect(byte[] file, PemObject pem) throws KeyFileException {
     switch (pem.getType()) {
       case "OPENSSH PRIVATE KEY": {
         try {
@@ -141,22 +155,26 @@ final class KeyFiles {
   static SshPrivateKey decrypt(byte[] file, byte[] passphrase) throws KeyFileException, WrongPassphraseException {
     PemObject pem = pem(file);
     AsymmetricKeyParameter key;
-    if (pem.getType().equals("OPENSSH PRIVATE KEY")) {
-      try {
-        key = passphrase == null
-            ? OpenSSHPrivateKeyUtil.parsePrivateKeyBlob(pem.getContent())
-            : OpenSSHPrivateKeyUtil.parsePrivateKeyBlob(pem.getContent(), passphrase);
-      } catch (IllegalStateException e) {
-        String m = String.valueOf(e.getMessage());
-        if (m.contains("check values") || m.contains("passphrase")) {
-          throw new WrongPassphraseException();
+    try {
+      if (pem.getType().equals("OPENSSH PRIVATE KEY")) {
+        try {
+          key = passphrase == null
+              ? OpenSSHPrivateKeyUtil.parsePrivateKeyBlob(pem.getContent())
+              : OpenSSHPrivateKeyUtil.parsePrivateKeyBlob(pem.getContent(), passphrase);
+        } catch (IllegalStateException e) {
+          String m = String.valueOf(e.getMessage());
+          if (m.contains("check values") || m.contains("passphrase")) {
+            throw new WrongPassphraseException();
+          }
+          throw new KeyFileException("corrupt openssh-key-v1 data: " + m);
+        } catch (RuntimeException e) {
+          throw new KeyFileException("corrupt openssh-key-v1 data: " + e.getMessage());
         }
-        throw new KeyFileException("corrupt openssh-key-v1 data: " + m);
-      } catch (RuntimeException e) {
-        throw new KeyFileException("corrupt openssh-key-v1 data: " + e.getMessage());
+      } else {
+        key = decryptPem(file, passphrase);
       }
-    } else {
-      key = decryptPem(file, passphrase);
+    } finally {
+      Arrays.fill(pem.getContent(), (byte) 0);
     }
     if (key instanceof DSAPrivateKeyParameters) {
       throw new KeyFileException("DSA keys are not supported (OpenSSH no longer accepts them); use ed25519");
@@ -173,7 +191,8 @@ final class KeyFiles {
 
   private static AsymmetricKeyParameter decryptPem(byte[] file, byte[] passphrase) throws KeyFileException, WrongPassphraseException {
     char[] chars = passphrase == null ? new char[0] : toChars(passphrase);
-    try (PEMParser parser = new PEMParser(new StringReader(new String(file, StandardCharsets.US_ASCII)))) {
+    char[] text = ascii(file);
+    try (PEMParser parser = new PEMParser(new CharArrayReader(text))) {
       Object o = parser.readObject();
       PrivateKeyInfo info;
       if (o instanceof PEMKeyPair pair) {
@@ -206,11 +225,13 @@ final class KeyFiles {
       throw new KeyFileException("corrupt PEM key: " + e.getMessage());
     } finally {
       Arrays.fill(chars, '\0');
+      Arrays.fill(text, '\0');
     }
   }
 
   private static PemObject pem(byte[] file) throws KeyFileException {
-    try (PemReader r = new PemReader(new StringReader(new String(file, StandardCharsets.US_ASCII)))) {
+    char[] text = ascii(file);
+    try (PemReader r = new PemReader(new CharArrayReader(text))) {
       PemObject o = r.readPemObject();
       if (o == null) {
         throw new KeyFileException("not a PEM or OpenSSH key file");
@@ -218,7 +239,18 @@ final class KeyFiles {
       return o;
     } catch (IOException | RuntimeException e) {
       throw new KeyFileException("truncated or corrupt key file (" + e.getMessage() + ")");
+    } finally {
+      Arrays.fill(text, '\0');
     }
+  }
+
+  /** The file's bytes as chars for Bouncy Castle's readers, without a String (which cannot be wiped); the caller wipes it. */
+  private static char[] ascii(byte[] file) {
+    char[] text = new char[file.length];
+    for (int i = 0; i < file.length; i++) {
+      text[i] = (char) (file[i] & 0xff); // PEM is ASCII; anything else is rejected by the parser
+    }
+    return text;
   }
 
   /** UTF-8 bytes to chars without an intermediate String (Strings cannot be wiped). */
