@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -228,6 +229,50 @@ class AgentServerTest {
         Thread.sleep(50);
       }
     }
+  }
+
+  @Test
+  void failedAcceptsArePausedAndRetriedNotTheEndOfServing() throws Exception {
+    // The first accepts fail as they do when the process is out of file descriptors (EMFILE);
+    // the real socket then accepts again, and a client waiting in the backlog gets its answer.
+    AtomicInteger calls = new AtomicInteger();
+    List<Long> failedAt = java.util.Collections.synchronizedList(new ArrayList<>());
+    InMemoryKeyring keyring = new InMemoryKeyring("added", new KeyringDefaults(Duration.ZERO, Duration.ofSeconds(1), Map.of()));
+    server = new AgentServer("test", socket, new RequestDispatcher(keyring, new AgentLock(Duration.ofSeconds(1)), () -> {}),
+        4, Set.of(), listening -> {
+          if (calls.incrementAndGet() <= 4) {
+            failedAt.add(System.nanoTime());
+            throw new java.net.SocketException("Too many open files");
+          }
+          return listening.accept();
+        });
+    server.start();
+    assertStillServing();
+    assertStillServing();
+    assertEquals(4, failedAt.size());
+    long pausedMs = TimeUnit.NANOSECONDS.toMillis(failedAt.get(3) - failedAt.get(0));
+    // 50 + 100 + 200 ms of back-off between the four failures: not a busy loop.
+    assertTrue(pausedMs >= 300, "accept retried after " + pausedMs + " ms");
+    assertTrue(calls.get() >= 6, "accepting went on: " + calls.get() + " calls");
+  }
+
+  @Test
+  void closeEndsAnAcceptThatKeepsFailing() throws Exception {
+    InMemoryKeyring keyring = new InMemoryKeyring("added", new KeyringDefaults(Duration.ZERO, Duration.ofSeconds(1), Map.of()));
+    AtomicInteger calls = new AtomicInteger();
+    server = new AgentServer("test", socket, new RequestDispatcher(keyring, new AgentLock(Duration.ofSeconds(1)), () -> {}),
+        4, Set.of(), listening -> {
+          calls.incrementAndGet();
+          throw new java.io.IOException("accept failed");
+        });
+    server.start();
+    Thread.sleep(AgentServer.ACCEPT_BACKOFF_MAX.toMillis());
+    server.close();
+    assertFalse(Files.exists(socket));
+    Thread.sleep(200);
+    int after = calls.get();
+    Thread.sleep(AgentServer.ACCEPT_BACKOFF_MAX.toMillis() + 500);
+    assertEquals(after, calls.get(), "no accept attempts after close");
   }
 
   @Test
