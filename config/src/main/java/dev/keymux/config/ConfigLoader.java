@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigValue;
+import dev.keymux.core.agent.ClosestKey;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -74,14 +75,24 @@ public final class ConfigLoader {
     return settings;
   }
 
-  /** Every path the user file sets under keymux that reference.conf does not know. */
+  /**
+   * Every path the user file sets that reference.conf does not know: top-level keys other than
+   * keymux (a misspelt {@code keymx { }} would otherwise be ignored whole), and paths under keymux.
+   */
   static List<String> unknownKeys(Config user, Config reference) {
+    List<String> problems = new ArrayList<>();
+    Set<String> topLevel = new TreeSet<>(reference.root().keySet());
+    for (String key : new TreeSet<>(user.root().keySet())) {
+      if (!topLevel.contains(key)) {
+        problems.add(user.root().get(key).origin().description() + ": unknown setting "
+            + com.typesafe.config.ConfigUtil.joinPath(key) + suggestion(key, topLevel) + " (keymux reads only keymux { ... })");
+      }
+    }
     if (!user.hasPath("keymux")) {
-      return List.of();
+      return problems;
     }
     Set<String> known = new TreeSet<>();
     reference.entrySet().forEach(e -> known.add(e.getKey()));
-    List<String> problems = new ArrayList<>();
     Map<String, ConfigValue> leaves = new java.util.TreeMap<>();
     collectLeaves("keymux", user.root().get("keymux"), leaves);
     for (Map.Entry<String, ConfigValue> e : leaves.entrySet()) {
@@ -95,9 +106,7 @@ public final class ConfigLoader {
       if (known.contains(path) || isInsideKnownList(path, known)) {
         continue;
       }
-      String suggestion = Suggestions.closest(path, known);
-      problems.add(e.getValue().origin().description() + ": unknown setting " + path
-          + (suggestion == null ? "" : " — did you mean " + suggestion + "?"));
+      problems.add(e.getValue().origin().description() + ": unknown setting " + path + suggestion(path, known));
     }
     return problems;
   }
@@ -124,5 +133,9 @@ public final class ConfigLoader {
       }
     }
     return false;
+  }
+
+  private static String suggestion(String key, Set<String> known) {
+    return ClosestKey.to(key, known).map(k -> " — did you mean " + k + "?").orElse("");
   }
 }

@@ -112,6 +112,20 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aTopLevelKeyOutsideKeymuxIsAnErrorWithASuggestion() throws Exception {
+    Path f = file("top.conf", "# typo\nkeymx {\n  socket.path = \"/x\"\n}\nkeymx2 {}\n");
+    KeymuxConfigException e = failure(f);
+    assertTrue(e.getMessage().contains("top.conf: 2: unknown setting keymx — did you mean keymux?"), e.getMessage());
+    assertTrue(e.getMessage().contains("top.conf: 5: unknown setting keymx2 — did you mean keymux?"), e.getMessage());
+    assertEquals(2, e.problems().size(), e.getMessage());
+    Path empty = file("empty.conf", "keymx {}\n");
+    assertTrue(failure(empty).getMessage().contains("empty.conf: 1: unknown setting keymx"));
+    Path unrelated = file("other.conf", "editor = vim\n");
+    String m = failure(unrelated).getMessage();
+    assertTrue(m.contains("other.conf: 1: unknown setting editor") && !m.contains("did you mean"), m);
+  }
+
+  @Test
   void unknownKeysAndBadValuesAreReportedInOneGo() throws Exception {
     Path f = file("both.conf", "keymux {\n  sokcet.path = \"/x\"\n  socket.max-connections = lots\n}\n");
     KeymuxConfigException e = failure(f);

@@ -76,7 +76,7 @@ class FileKeyFormatsTest {
     Path conf = dir.resolve("keymux.conf");
     Files.writeString(conf, "keymux.backends.files { paths = [\"" + keys + "/*\"], watch = false }\n");
     Path askpass = Askpass.answering(dir.resolve("bin"), PASS);
-    keymux = KeymuxProcess.start(Files.createDirectories(dir.resolve("home")), Map.of("SSH_ASKPASS", askpass.toString()),
+    keymux = KeymuxProcess.start(Files.createDirectories(dir.resolve("home")), Askpass.env(askpass),
         "--config", conf.toString());
   }
 

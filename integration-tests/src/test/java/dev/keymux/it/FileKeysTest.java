@@ -38,7 +38,7 @@ class FileKeysTest {
     Path authorized = dir.resolve("authorized_keys");
     Files.writeString(authorized, TestKeys.publicLine(locked) + "\n");
     try (Sshd sshd = Sshd.start(Files.createDirectories(dir.resolve("sshd")), authorized);
-        KeymuxProcess keymux = KeymuxProcess.start(dir, Map.of("SSH_ASKPASS", askpass.toString()))) {
+        KeymuxProcess keymux = KeymuxProcess.start(dir, Askpass.env(askpass))) {
       String listed = Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-l").assertOk().stdout();
       assertTrue(listed.contains(TestKeys.fingerprint(locked)) && listed.contains(TestKeys.fingerprint(plain)), listed);
       assertFalse(Files.exists(askLog), "listing needs no passphrase");

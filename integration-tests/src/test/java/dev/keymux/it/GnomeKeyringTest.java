@@ -72,7 +72,8 @@ class GnomeKeyringTest {
       gnome.storeSshPassphrase(key, PASS, "stored");
       Path log = dir.resolve("asked.log");
       Map<String, String> env = Map.of("DBUS_SESSION_BUS_ADDRESS", gnome.env().get("DBUS_SESSION_BUS_ADDRESS"),
-          "SSH_ASKPASS", dev.keymux.testing.Askpass.recording(dir.resolve("bin"), "wrong", log).toString());
+          "SSH_ASKPASS", dev.keymux.testing.Askpass.recording(dir.resolve("bin"), "wrong", log).toString(),
+          "SSH_ASKPASS_REQUIRE", "force");
       try (KeymuxProcess keymux = keymuxWithKey(gnome, home, env)) {
         signsWith(keymux, key);
         assertFalse(Files.exists(log), "no prompt: the passphrase came from GNOME Keyring");
@@ -89,13 +90,13 @@ class GnomeKeyringTest {
       Path key = TestKeys.generate(Files.createDirectories(home.resolve(".ssh")), "id_ed25519", "ed25519", "typed", PASS);
       Path askpass = dev.keymux.testing.Askpass.answering(dir.resolve("bin"), PASS);
       // 1. No bus: askpass fallback, one log line.
-      try (KeymuxProcess keymux = keymuxWithKey(gnome, home, Map.of("SSH_ASKPASS", askpass.toString()))) {
+      try (KeymuxProcess keymux = keymuxWithKey(gnome, home, dev.keymux.testing.Askpass.env(askpass))) {
         signsWith(keymux, key);
         assertTrue(keymux.log().contains("Secret Service not used: no session bus"), keymux.log());
       }
       // 2. With the bus and remember-passphrases = always: the typed passphrase is stored ...
       Path conf = dir.resolve("remember.conf");
-      Map<String, String> withBus = Map.of("SSH_ASKPASS", askpass.toString(),
+      Map<String, String> withBus = Map.of("SSH_ASKPASS", askpass.toString(), "SSH_ASKPASS_REQUIRE", "force",
           "DBUS_SESSION_BUS_ADDRESS", gnome.env().get("DBUS_SESSION_BUS_ADDRESS"));
       Files.writeString(conf, "keymux.backends.files { remember-passphrases = always, paths = [\"" + key + "\"] }\n");
       try (KeymuxProcess keymux = keymuxWithKey(gnome, Files.createDirectories(dir.resolve("home3")), withBus,
@@ -124,7 +125,7 @@ class GnomeKeyringTest {
       Path log = dir.resolve("asked.log");
       Map<String, String> env = new HashMap<>(hsm.env());
       env.put("DBUS_SESSION_BUS_ADDRESS", gnome.env().get("DBUS_SESSION_BUS_ADDRESS"));
-      env.put("SSH_ASKPASS", dev.keymux.testing.Askpass.recording(dir.resolve("bin"), "000000", log).toString());
+      env.putAll(dev.keymux.testing.Askpass.env(dev.keymux.testing.Askpass.recording(dir.resolve("bin"), "000000", log)));
       try (KeymuxProcess keymux = keymuxWithKey(gnome, Files.createDirectories(dir.resolve("home")), env, "--config", conf.toString())) {
         String line = Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-L").assertOk().stdout().lines()
             .filter(l -> l.endsWith(" tok")).findFirst().orElseThrow();

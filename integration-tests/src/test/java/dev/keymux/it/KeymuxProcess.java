@@ -57,9 +57,23 @@ final class KeymuxProcess implements AutoCloseable {
 
   static KeymuxProcess start(Path dir, Map<String, String> extraEnv, String... extraArgs) throws Exception {
     Path socket = dir.resolve("run").resolve("agent.sock");
+    List<String> args = new ArrayList<>(List.of("-a", socket.toString()));
+    args.addAll(List.of(extraArgs));
+    return launch(dir, socket, extraEnv, args);
+  }
+
+  /**
+   * keymux serve without {@code -a}: it picks its default socket, which the caller expects at
+   * {@code expectedSocket}.
+   */
+  static KeymuxProcess startWithDefaultSocket(Path dir, Path expectedSocket, Map<String, String> extraEnv) throws Exception {
+    return launch(dir, expectedSocket, extraEnv, List.of());
+  }
+
+  private static KeymuxProcess launch(Path dir, Path socket, Map<String, String> extraEnv, List<String> args) throws Exception {
     Path log = dir.resolve("keymux.log");
-    List<String> cmd = command("serve", "-a", socket.toString());
-    cmd.addAll(List.of(extraArgs));
+    List<String> cmd = command("serve");
+    cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().clear();
     pb.environment().putAll(cleanEnv(dir));

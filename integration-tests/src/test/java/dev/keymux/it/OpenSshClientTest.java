@@ -142,7 +142,7 @@ class OpenSshClientTest {
     keymux.close();
     Path log = dir.resolve("askpass.log");
     Path yes = Askpass.recording(dir, "", log);
-    keymux = KeymuxProcess.start(dir, Map.of("SSH_ASKPASS", yes.toString()));
+    keymux = KeymuxProcess.start(dir, Askpass.env(yes));
     sshAdd("-c", key("ed25519").toString()).assertOk();
     Path data = dir.resolve("data");
     Files.writeString(data, "confirm me\n");
@@ -157,11 +157,39 @@ class OpenSshClientTest {
   @Test
   void aConfirmKeyIsRefusedWhenTheAskpassSaysNo() throws Exception {
     keymux.close();
-    keymux = KeymuxProcess.start(dir, Map.of("SSH_ASKPASS", Askpass.refusing(dir).toString()));
+    keymux = KeymuxProcess.start(dir, Askpass.env(Askpass.refusing(dir)));
     sshAdd("-c", key("ed25519").toString()).assertOk();
     Path data = dir.resolve("data");
     Files.writeString(data, "refuse me\n");
     assertNotEquals(0, signWithAgent(Path.of(key("ed25519") + ".pub"), data).exitCode());
+  }
+
+  @Test
+  void aConfirmKeyIsRefusedWhenTheAskpassAnswersNoAndExitsZero() throws Exception {
+    // OpenSSH's ask_permission: exit 0 alone is not a yes; the answer must be empty or "yes".
+    keymux.close();
+    Path log = dir.resolve("askpass.log");
+    keymux = KeymuxProcess.start(dir, Askpass.env(Askpass.recording(dir, "no", log)));
+    sshAdd("-c", key("ed25519").toString()).assertOk();
+    Path data = dir.resolve("data");
+    Files.writeString(data, "say no\n");
+    assertNotEquals(0, signWithAgent(Path.of(key("ed25519") + ".pub"), data).exitCode());
+    assertTrue(Files.readString(log).contains("Allow use of key it ed25519?"), "the askpass was asked");
+    assertFalse(Files.exists(Path.of(data + ".sig")), "no signature was made");
+  }
+
+  @Test
+  void aConfirmKeyIsRefusedWithoutADisplayUnlessSshAskpassRequireSaysForce() throws Exception {
+    // Like ssh-agent: no DISPLAY/WAYLAND_DISPLAY and no SSH_ASKPASS_REQUIRE=force, no askpass.
+    keymux.close();
+    Path log = dir.resolve("askpass.log");
+    keymux = KeymuxProcess.start(dir, Map.of("SSH_ASKPASS", Askpass.recording(dir, "yes", log).toString()));
+    sshAdd("-c", key("ed25519").toString()).assertOk();
+    Path data = dir.resolve("data");
+    Files.writeString(data, "no display\n");
+    assertNotEquals(0, signWithAgent(Path.of(key("ed25519") + ".pub"), data).exitCode());
+    assertFalse(Files.exists(log), "the askpass must not run without a display");
+    assertTrue(keymux.log().contains("neither DISPLAY nor WAYLAND_DISPLAY is set"), keymux.log());
   }
 
   @Test

@@ -107,7 +107,7 @@ class Pkcs11Test {
   void aWrongPinFailsOnceWithoutRetryAndOtherKeysKeepWorking() throws Exception {
     Path log = dir.resolve("asked.log");
     Path askpass = Askpass.recording(dir.resolve("bin"), "000000", log);
-    try (KeymuxProcess keymux = start("askpass", Map.of("SSH_ASKPASS", askpass.toString()))) {
+    try (KeymuxProcess keymux = start("askpass", Askpass.env(askpass))) {
       Path own = TestKeys.generate(dir, "own", "ed25519", "own");
       Proc.run(T, keymux.env(), "/usr/bin/ssh-add", own.toString()).assertOk();
       Path pub = dir.resolve("t.pub");
@@ -126,7 +126,7 @@ class Pkcs11Test {
 
   @Test
   void aCancelledPinPromptFailsThatRequestOnly() throws Exception {
-    try (KeymuxProcess keymux = start("askpass", Map.of("SSH_ASKPASS", Askpass.refusing(dir.resolve("bin")).toString()))) {
+    try (KeymuxProcess keymux = start("askpass", Askpass.env(Askpass.refusing(dir.resolve("bin"))))) {
       Path pub = dir.resolve("t.pub");
       Files.writeString(pub, publicLines(keymux).get(0) + "\n");
       Path data = dir.resolve("d");
@@ -314,7 +314,7 @@ class Pkcs11Test {
     Files.writeString(conf, "keymux.backends.files = null\nkeymux.backends.hsm { type = pkcs11, module = \""
         + SoftHsm.MODULE + "\", token = keymux-test, pin-cache = 2s }\n");
     try (KeymuxProcess keymux = KeymuxProcess.start(Files.createDirectories(dir.resolve("home5")),
-        with(hsm.env(), Map.of("SSH_ASKPASS", askpass.toString())), "--config", conf.toString())) {
+        with(hsm.env(), Askpass.env(askpass)), "--config", conf.toString())) {
       Path pub = dir.resolve("k.pub");
       Files.writeString(pub, publicLines(keymux).get(0) + "\n");
       Path data = dir.resolve("d");

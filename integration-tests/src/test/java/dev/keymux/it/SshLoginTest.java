@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Real logins: OpenSSH's ssh authenticates to a real sshd on 127.0.0.1 with keys that only
- * keymux holds (no identity files), for every key type and for a CA-signed certificate.
+ * keymux holds (no identity files), for every key type and for CA-signed Ed25519 and RSA
+ * certificates.
  */
 class SshLoginTest {
   static final Duration T = Duration.ofSeconds(60);
@@ -29,6 +30,7 @@ class SshLoginTest {
   static Sshd sshd;
   static KeymuxProcess keymux;
   static Path certKey;
+  static Path rsaCertKey;
 
   @BeforeAll
   static void start() throws Exception {
@@ -42,6 +44,8 @@ class SshLoginTest {
     Path ca = TestKeys.generate(keys, "ca", "ed25519", "test ca");
     certKey = TestKeys.generate(keys, "id_cert", "ed25519", "cert only");
     TestKeys.certify(ca, Path.of(certKey + ".pub"), "keymux-it", System.getProperty("user.name"), "+1h");
+    rsaCertKey = TestKeys.generate(keys, "id_rsa_cert", "rsa-2048", "rsa cert only");
+    TestKeys.certify(ca, Path.of(rsaCertKey + ".pub"), "keymux-it-rsa", System.getProperty("user.name"), "+1h");
     Path authorizedKeys = dir.resolve("authorized_keys");
     Files.writeString(authorizedKeys, authorized);
     sshd = Sshd.start(Files.createDirectories(dir.resolve("sshd")), authorizedKeys,
@@ -105,6 +109,24 @@ class SshLoginTest {
     assertTrue(listed.contains("ED25519-CERT"), listed);
     login().assertOk();
     assertTrue(sshd.log().contains("Accepted publickey") && sshd.log().contains("ED25519-CERT"), sshd.log());
+  }
+
+  @Test
+  void logsInWithAnRsaCertificateSigningWithRsaSha2_512() throws Exception {
+    sshAdd("-D").assertOk();
+    // ssh-add sends id_rsa_cert's private key with its certificate (ssh-rsa-cert-v01@openssh.com);
+    // the plain key is not authorized, so only the certificate can log in.
+    sshAdd(rsaCertKey.toString()).assertOk();
+    String listed = sshAdd("-l").assertOk().stdout();
+    assertTrue(listed.contains("RSA-CERT"), listed);
+    // The client may only use rsa-sha2-512 with the certificate: the login proves the algorithm.
+    login("-o", "PubkeyAcceptedAlgorithms=rsa-sha2-512-cert-v01@openssh.com").assertOk();
+    assertTrue(sshd.log().contains("Accepted publickey") && sshd.log().contains("RSA-CERT"), sshd.log());
+    assertTrue(keymux.log().lines().anyMatch(l -> l.contains("ssh-rsa-cert-v01@openssh.com key") && l.contains("as rsa-sha2-512")),
+        keymux.log());
+    sshAdd("-D").assertOk();
+    assertNotEquals(0, login("-o", "PubkeyAcceptedAlgorithms=rsa-sha2-512-cert-v01@openssh.com").exitCode(),
+        "without the certificate in keymux the login fails");
   }
 
   @Test

@@ -5,14 +5,29 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
 
 /** Askpass programs for tests: CI has no terminal, so every prompt goes through one of these. */
 public final class Askpass {
   private Askpass() {}
 
+  /**
+   * The environment that makes keymux (like OpenSSH) run {@code program} as its askpass: CI has
+   * no display, so {@code SSH_ASKPASS_REQUIRE=force} is what allows it.
+   */
+  public static Map<String, String> env(Path program) {
+    return Map.of("SSH_ASKPASS", program.toString(), "SSH_ASKPASS_REQUIRE", "force");
+  }
+
   /** Prints {@code answer} and exits 0 (yes / this passphrase). */
   public static Path answering(Path dir, String answer) {
     return write(dir, "askpass-answer", "#!/bin/sh\nprintf '%s\\n' '" + answer.replace("'", "'\\''") + "'\nexit 0\n");
+  }
+
+  /** Prints {@code answer} and exits with {@code status}. */
+  public static Path answering(Path dir, String answer, int status) {
+    return write(dir, "askpass-answer-" + status, "#!/bin/sh\nprintf '%s\\n' '" + answer.replace("'", "'\\''") + "'\nexit "
+        + status + "\n");
   }
 
   /** Exits 1 (no / cancelled). */

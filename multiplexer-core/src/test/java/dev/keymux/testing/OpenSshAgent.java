@@ -36,7 +36,7 @@ public final class OpenSshAgent implements AutoCloseable {
     pb.environment().putAll(env);
     Process p = pb.start();
     long deadline = System.currentTimeMillis() + 5000;
-    // The socket file appears at bind(), before listen(): wait until a connection is accepted.
+    // The socket file appears at bind(), a moment before listen(): wait until it accepts.
     while (!accepts(socket)) {
       if (!p.isAlive() || System.currentTimeMillis() > deadline) {
         p.destroyForcibly();
@@ -51,9 +51,10 @@ public final class OpenSshAgent implements AutoCloseable {
     if (!Files.exists(socket)) {
       return false;
     }
-    try (var s = org.newsclub.net.unix.AFUNIXSocket.connectTo(org.newsclub.net.unix.AFUNIXSocketAddress.of(socket.toFile()))) {
+    try {
+      org.newsclub.net.unix.AFUNIXSocket.connectTo(org.newsclub.net.unix.AFUNIXSocketAddress.of(socket.toFile())).close();
       return true;
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       return false;
     }
   }

@@ -109,7 +109,7 @@ class FileKeyBackendTest {
   }
 
   private FileKeyBackend backend(Path askpass, String... paths) {
-    return backend(Map.of("SSH_ASKPASS", askpass.toString()), "PT8H", false, paths);
+    return backend(Askpass.env(askpass), "PT8H", false, paths);
   }
 
   private static KeyBlob pubBlob(Path key) throws Exception {
@@ -336,7 +336,7 @@ class FileKeyBackendTest {
   void unlockForZeroAsksForEverySignature() throws Exception {
     Path key = TestKeys.generate(dir, "id_pw", "ed25519", "pw", PASS);
     Path log = dir.resolve("asked.log");
-    FileKeyBackend b = backend(Map.of("SSH_ASKPASS", Askpass.recording(dir, PASS, log).toString()), "PT0S", false, key.toString());
+    FileKeyBackend b = backend(Askpass.env(Askpass.recording(dir, PASS, log)), "PT0S", false, key.toString());
     assertSigns(b, pubBlob(key));
     assertSigns(b, pubBlob(key));
     assertEquals(2, Files.readAllLines(log).stream().filter(l -> l.startsWith("prompt=")).count());
@@ -721,7 +721,7 @@ class FileKeyBackendTest {
     Path keys = Files.createDirectories(dir.resolve("ssh"));
     Path key = TestKeys.generate(keys, "id_pw", "ed25519", "pw", PASS);
     Path log = dir.resolve("asked.log");
-    FileKeyBackend b = backend(Map.of("SSH_ASKPASS", Askpass.recording(dir, PASS, log).toString()), "PT8H", true, keys + "/id_*");
+    FileKeyBackend b = backend(Askpass.env(Askpass.recording(dir, PASS, log)), "PT8H", true, keys + "/id_*");
     assertSigns(b, pubBlob(key));
     KeyBlob before = pubBlob(key);
     // Re-encrypt with the same key and passphrase: same public key, new file.

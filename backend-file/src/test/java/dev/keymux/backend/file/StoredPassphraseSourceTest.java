@@ -41,9 +41,9 @@ class StoredPassphraseSourceTest {
   }
 
   private StoredPassphraseSource source(MapStore store, String typed, String remember, Path confirmLog) {
-    Map<String, String> env = Map.of("SSH_ASKPASS", dev.keymux.testing.Askpass.answering(dir.resolve("typed"), typed).toString());
-    Map<String, String> confirmEnv = Map.of("SSH_ASKPASS",
-        dev.keymux.testing.Askpass.recording(dir.resolve("confirm"), "", confirmLog).toString());
+    Map<String, String> env = dev.keymux.testing.Askpass.env(dev.keymux.testing.Askpass.answering(dir.resolve("typed"), typed));
+    Map<String, String> confirmEnv = dev.keymux.testing.Askpass.env(
+        dev.keymux.testing.Askpass.recording(dir.resolve("confirm"), "", confirmLog));
     return new StoredPassphraseSource(store, new AskpassPassphraseSource(env, Duration.ofSeconds(5)), remember,
         new Askpass(confirmEnv, Duration.ofSeconds(5)));
   }

@@ -6,8 +6,8 @@ import com.typesafe.config.ConfigList;
 import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
-import dev.keymux.config.Suggestions;
 import dev.keymux.config.policy.PolicyRule.Action;
+import dev.keymux.core.agent.ClosestKey;
 import dev.keymux.config.policy.PolicyRule.Match;
 import java.nio.file.Path;
 import java.time.DayOfWeek;
@@ -262,7 +262,7 @@ public record PolicySettings(List<PolicyRule> rules, Action defaultAction, List<
     private void unknownKeys(ConfigObject obj, String path, Set<String> known) {
       for (Map.Entry<String, ConfigValue> e : obj.entrySet()) {
         if (!known.contains(e.getKey())) {
-          String suggestion = Suggestions.closest(e.getKey(), known);
+          String suggestion = ClosestKey.to(e.getKey(), known).orElse(null);
           problem(e.getValue(), path + "." + e.getKey(), "unknown setting"
               + (suggestion == null ? " (known: " + String.join(", ", new TreeSet<>(known)) + ")" : " — did you mean " + suggestion + "?"));
         }

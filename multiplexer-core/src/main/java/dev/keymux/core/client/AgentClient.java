@@ -128,12 +128,24 @@ public final class AgentClient implements Agent, AutoCloseable {
     expectSuccess(request);
   }
 
+  /** Locks the agent with {@code passphrase}, which stays the caller's to wipe; our copy is wiped here. */
   public void lock(byte[] passphrase) throws AgentException {
-    expectSuccess(new Lock(passphrase.clone()));
+    byte[] copy = passphrase.clone();
+    try {
+      expectSuccess(new Lock(copy));
+    } finally {
+      java.util.Arrays.fill(copy, (byte) 0);
+    }
   }
 
+  /** Unlocks the agent with {@code passphrase}, which stays the caller's to wipe; our copy is wiped here. */
   public void unlock(byte[] passphrase) throws AgentException {
-    expectSuccess(new Unlock(passphrase.clone()));
+    byte[] copy = passphrase.clone();
+    try {
+      expectSuccess(new Unlock(copy));
+    } finally {
+      java.util.Arrays.fill(copy, (byte) 0);
+    }
   }
 
   @Override

@@ -8,8 +8,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Confirmation through an askpass program, as OpenSSH's ssh-agent does for {@code ssh-add -c}
- * keys: the question as argument and {@code SSH_ASKPASS_PROMPT=confirm}; exit status 0 means
- * yes. No runnable askpass, a non-zero exit or no answer within the timeout all mean no.
+ * keys ({@code ask_permission} in readpass.c): the question as argument and
+ * {@code SSH_ASKPASS_PROMPT=confirm}; yes is exit status 0 with an empty answer or "yes". No
+ * askpass allowed or runnable, any other answer, a non-zero exit or no answer within the
+ * timeout all mean no.
  */
 public final class AskpassConfirm implements ConfirmPrompt {
   private static final Logger log = LoggerFactory.getLogger(AskpassConfirm.class);
@@ -27,10 +29,7 @@ public final class AskpassConfirm implements ConfirmPrompt {
       return false;
     }
     try {
-      return askpass.ask(question, "confirm").map(answer -> {
-        java.util.Arrays.fill(answer, (byte) 0);
-        return true;
-      }).orElse(false);
+      return askpass.confirm(question);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;

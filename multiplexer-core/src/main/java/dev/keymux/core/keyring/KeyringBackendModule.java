@@ -3,6 +3,7 @@ package dev.keymux.core.keyring;
 import com.google.inject.Binder;
 import com.typesafe.config.Config;
 import dev.keymux.core.agent.Backend;
+import dev.keymux.core.agent.BackendConfig;
 import dev.keymux.core.agent.BackendFactory;
 import dev.keymux.core.agent.BackendModule;
 import jakarta.inject.Inject;
@@ -30,8 +31,10 @@ public final class KeyringBackendModule implements BackendModule {
       return TYPE;
     }
 
+    /** The block has no settings besides its type; anything else is refused with file: line. */
     @Override
     public Backend create(String name, Config settings) {
+      BackendConfig.withDefaults(TYPE, name, settings);
       return new InMemoryKeyring(name, defaults);
     }
   }

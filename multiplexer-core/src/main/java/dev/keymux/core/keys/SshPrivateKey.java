@@ -229,8 +229,8 @@ public final class SshPrivateKey implements AutoCloseable {
   }
 
   /**
-   * Signs {@code data}; returns the SSH signature blob. RSA uses rsa-sha2-512 or rsa-sha2-256
-   * when the flags ask for it, else ssh-rsa (SHA-1) as RFC 8332 §3 requires; other types ignore
+   * Signs {@code data}; returns the SSH signature blob. RSA uses rsa-sha2-256 or rsa-sha2-512
+   * when the flags ask for it (256 when both are set, like OpenSSH), else ssh-rsa (SHA-1) as RFC 8332 §3 requires; other types ignore
    * the flags. A certificate signs with its key's algorithm.
    */
   public byte[] sign(byte[] data, int flags) {
@@ -259,12 +259,13 @@ public final class SshPrivateKey implements AutoCloseable {
     } else if (key instanceof RSAPrivateCrtKeyParameters rsa) {
       String algorithm;
       Digest digest;
-      if ((flags & SSH_AGENT_RSA_SHA2_512) != 0) {
-        algorithm = "rsa-sha2-512";
-        digest = new SHA512Digest();
-      } else if ((flags & SSH_AGENT_RSA_SHA2_256) != 0) {
+      // SHA2_256 is tested first, as OpenSSH's agent_decode_alg does: both flags mean rsa-sha2-256.
+      if ((flags & SSH_AGENT_RSA_SHA2_256) != 0) {
         algorithm = "rsa-sha2-256";
         digest = new SHA256Digest();
+      } else if ((flags & SSH_AGENT_RSA_SHA2_512) != 0) {
+        algorithm = "rsa-sha2-512";
+        digest = new SHA512Digest();
       } else {
         algorithm = "ssh-rsa";
         digest = new SHA1Digest();

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -15,15 +16,21 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The askpass contract OpenSSH uses: the program named by {@code SSH_ASKPASS} (default
- * {@code /usr/bin/ssh-askpass}) runs with the prompt as its only argument, answers on stdout and
- * exits 0; anything else is a refusal. {@code SSH_ASKPASS_PROMPT} tells it the kind of prompt
- * ("confirm" for yes/no). {@code SSH_ASKPASS_REQUIRE=never} disables it.
+ * The askpass contract OpenSSH uses (readpass.c): the program named by {@code SSH_ASKPASS}
+ * (default {@code /usr/bin/ssh-askpass}) runs with the prompt as its only argument, answers on
+ * stdout (up to the first line break) and exits 0; anything else is a refusal.
+ * {@code SSH_ASKPASS_PROMPT} tells it the kind of prompt ("confirm" for yes/no).
+ *
+ * <p>Whether it may run at all follows OpenSSH too, because keymux, like ssh-agent, has no
+ * terminal to fall back to: only when {@code DISPLAY} or {@code WAYLAND_DISPLAY} is set, or
+ * {@code SSH_ASKPASS_REQUIRE=force}; {@code SSH_ASKPASS_REQUIRE=never} forbids it even with a
+ * display, and {@code prefer} adds nothing without one (values compared case-insensitively).
  */
 public final class Askpass {
   static final String DEFAULT_PROGRAM = "/usr/bin/ssh-askpass";
   /** A passphrase longer than this is not a passphrase; stop reading (OpenSSH reads 1 KiB). */
   private static final int MAX_ANSWER = 8192;
+  private static final byte[] YES = {'y', 'e', 's'};
 
   private final Map<String, String> env;
   private final Duration timeout;
@@ -33,26 +40,70 @@ public final class Askpass {
     this.timeout = timeout;
   }
 
-  /** The askpass program that would run, or why none can. */
-  public Optional<Path> program() {
-    if ("never".equals(env.get("SSH_ASKPASS_REQUIRE"))) {
+  /** Why OpenSSH's rules forbid the askpass here, or empty when they allow it. */
+  private Optional<String> forbidden() {
+    String require = env.getOrDefault("SSH_ASKPASS_REQUIRE", "").toLowerCase(Locale.ROOT);
+    if (require.equals("never")) {
+      return Optional.of("SSH_ASKPASS_REQUIRE=never");
+    }
+    if (require.equals("force") || !env.getOrDefault("DISPLAY", "").isEmpty()
+        || !env.getOrDefault("WAYLAND_DISPLAY", "").isEmpty()) {
       return Optional.empty();
     }
+    return Optional.of("neither DISPLAY nor WAYLAND_DISPLAY is set; SSH_ASKPASS_REQUIRE=force runs it without a display");
+  }
+
+  private Path configuredProgram() {
     String p = env.getOrDefault("SSH_ASKPASS", "");
-    Path program = Path.of(p.isEmpty() ? DEFAULT_PROGRAM : p);
+    return Path.of(p.isEmpty() ? DEFAULT_PROGRAM : p);
+  }
+
+  /** The askpass program that would run, or empty when none can (see {@link #describeProgram()}). */
+  public Optional<Path> program() {
+    if (forbidden().isPresent()) {
+      return Optional.empty();
+    }
+    Path program = configuredProgram();
     return Files.isExecutable(program) ? Optional.of(program) : Optional.empty();
   }
 
+  /** Why no askpass program can run (meaningful when {@link #program()} is empty). */
   public String describeProgram() {
-    if ("never".equals(env.get("SSH_ASKPASS_REQUIRE"))) {
-      return "SSH_ASKPASS_REQUIRE=never";
-    }
-    String p = env.getOrDefault("SSH_ASKPASS", "");
-    return (p.isEmpty() ? DEFAULT_PROGRAM : p) + " is not executable";
+    return forbidden().orElseGet(() -> configuredProgram() + " is not executable");
   }
 
   /**
-   * Runs the askpass program. Returns its answer (trailing newline removed) when it exits 0, or
+   * OpenSSH's {@code ask_permission}: asks {@code question} with {@code SSH_ASKPASS_PROMPT=confirm}
+   * and allows only when the program exits 0 and answers nothing or "yes" (any case). No
+   * runnable askpass, another answer, a non-zero exit or a timeout all mean no.
+   */
+  public boolean confirm(String question) throws InterruptedException {
+    Optional<byte[]> answer = ask(question, "confirm");
+    if (answer.isEmpty()) {
+      return false;
+    }
+    byte[] a = answer.get();
+    try {
+      return a.length == 0 || isYes(a);
+    } finally {
+      Arrays.fill(a, (byte) 0);
+    }
+  }
+
+  private static boolean isYes(byte[] a) {
+    if (a.length != YES.length) {
+      return false;
+    }
+    for (int i = 0; i < a.length; i++) {
+      if ((a[i] | 0x20) != YES[i]) { // ASCII letters only, like strcasecmp in the C locale
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Runs the askpass program. Returns its answer up to the first CR or LF when it exits 0, or
    * empty when it refused, failed, timed out or cannot run. The caller wipes the answer.
    */
   public Optional<byte[]> ask(String prompt, String hint) throws InterruptedException {
@@ -86,17 +137,19 @@ public final class Askpass {
         return Optional.empty();
       }
       byte[] answer = reader.get(5, TimeUnit.SECONDS);
-      if (p.exitValue() != 0) {
+      try {
+        if (p.exitValue() != 0) {
+          return Optional.empty();
+        }
+        // OpenSSH keeps what precedes the first line break (strcspn(buf, "\r\n")).
+        int n = 0;
+        while (n < answer.length && answer[n] != '\n' && answer[n] != '\r') {
+          n++;
+        }
+        return Optional.of(Arrays.copyOf(answer, n));
+      } finally {
         Arrays.fill(answer, (byte) 0);
-        return Optional.empty();
       }
-      int n = answer.length;
-      while (n > 0 && (answer[n - 1] == '\n' || answer[n - 1] == '\r')) {
-        n--;
-      }
-      byte[] trimmed = Arrays.copyOf(answer, n);
-      Arrays.fill(answer, (byte) 0);
-      return Optional.of(trimmed);
     } catch (ExecutionException | TimeoutException e) {
       return Optional.empty();
     } finally {

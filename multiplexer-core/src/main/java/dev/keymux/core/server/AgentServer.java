@@ -14,7 +14,7 @@ import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
@@ -37,6 +37,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class AgentServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AgentServer.class);
+  /** First pause after a failed accept (EMFILE and the like); doubles per failure in a row. */
+  static final Duration ACCEPT_BACKOFF_MIN = Duration.ofMillis(50);
+  /** Longest pause between accept attempts while they keep failing. */
+  static final Duration ACCEPT_BACKOFF_MAX = Duration.ofSeconds(2);
+
+  /** Takes the next connection from the listening socket; tests substitute failures. */
+  @FunctionalInterface
+  interface Acceptor {
+    AFUNIXSocket accept(AFUNIXServerSocket server) throws IOException;
+  }
 
   private final Path socketPath;
   private final RequestDispatcher dispatcher;
@@ -45,8 +55,9 @@ public final class AgentServer implements AutoCloseable {
   private final ThreadPoolExecutor workers;
   private final Set<AFUNIXSocket> open = ConcurrentHashMap.newKeySet();
   private final String name;
+  private final Acceptor acceptor;
   private AFUNIXServerSocket server;
-  private Thread acceptor;
+  private Thread acceptThread;
   private volatile boolean closed;
 
   /**
@@ -60,7 +71,18 @@ public final class AgentServer implements AutoCloseable {
    * @param access file permissions and peer check for this socket
    */
   public AgentServer(String name, Path socketPath, RequestDispatcher dispatcher, int maxConnections, SocketAccess access) {
+    this(name, socketPath, dispatcher, maxConnections, access, AFUNIXServerSocket::accept);
+  }
+
+  AgentServer(String name, Path socketPath, RequestDispatcher dispatcher, int maxConnections, Set<Integer> allowedUids,
+      Acceptor acceptor) {
+    this(name, socketPath, dispatcher, maxConnections, SocketAccess.main(allowedUids), acceptor);
+  }
+
+  AgentServer(String name, Path socketPath, RequestDispatcher dispatcher, int maxConnections, SocketAccess access,
+      Acceptor acceptor) {
     this.name = name;
+    this.acceptor = acceptor;
     this.socketPath = socketPath.toAbsolutePath();
     this.dispatcher = dispatcher;
     this.access = access;
@@ -94,9 +116,9 @@ public final class AgentServer implements AutoCloseable {
       Posix.prepareOwnDirectory(socketPath.getParent(), socketPath.getFileName().toString(), access.directoryMode(),
           access.owner(), access.group());
     }
-    acceptor = new Thread(this::acceptLoop, "keymux-" + name + "-accept");
-    acceptor.setDaemon(true);
-    acceptor.start();
+    acceptThread = new Thread(this::acceptLoop, "keymux-" + name + "-accept");
+    acceptThread.setDaemon(true);
+    acceptThread.start();
     log.info("listening on {}", socketPath);
   }
 
@@ -127,16 +149,35 @@ public final class AgentServer implements AutoCloseable {
     return attrs.isOther() ? "socket" : attrs.isRegularFile() ? "file" : attrs.isDirectory() ? "directory" : "link";
   }
 
+  /**
+   * Accepts until {@link #close()}. A failed accept while the socket is still open (out of file
+   * descriptors, a connection aborted before it was taken) is transient: it is logged and the
+   * loop pauses, longer with each failure in a row, then keeps accepting. Only our own close ends
+   * the loop, or the listening socket itself being gone.
+   */
   private void acceptLoop() {
+    Duration backoff = Duration.ZERO;
     while (!closed) {
       AFUNIXSocket socket;
       try {
-        socket = server.accept();
+        socket = acceptor.accept(server);
+        backoff = Duration.ZERO;
       } catch (IOException e) {
-        if (!closed) {
-          log.error("accept on {} failed; socket no longer served", socketPath, e);
+        if (closed) {
+          return;
         }
-        return;
+        if (server.isClosed()) {
+          log.error("{}: listening socket {} was closed; socket no longer served", name, socketPath, e);
+          return;
+        }
+        backoff = backoff.isZero() ? ACCEPT_BACKOFF_MIN : min(backoff.multipliedBy(2), ACCEPT_BACKOFF_MAX);
+        log.warn("{}: accept on {} failed ({}); retrying in {} ms", name, socketPath, e.toString(), backoff.toMillis());
+        try {
+          Thread.sleep(backoff.toMillis());
+        } catch (InterruptedException ie) {
+          return; // close() interrupts a pause
+        }
+        continue;
       }
       try {
         workers.execute(() -> serve(socket));
@@ -145,6 +186,10 @@ public final class AgentServer implements AutoCloseable {
         closeQuietly(socket);
       }
     }
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
   }
 
   private void serve(AFUNIXSocket socket) {
@@ -218,6 +263,7 @@ public final class AgentServer implements AutoCloseable {
       return; // never bound: the path may belong to another agent
     }
     closeQuietly(server);
+    acceptThread.interrupt(); // ends a pause after a failed accept
     open.forEach(AgentServer::closeQuietly);
     workers.shutdownNow();
     try {

@@ -15,7 +15,7 @@ final class PrivateKeyLayout {
     boolean cert = keyType.endsWith(CERT_SUFFIX);
     String base = cert ? keyType.substring(0, keyType.length() - CERT_SUFFIX.length()) : keyType;
     if (cert) {
-      r.readString(); // the certificate blob, which carries the public fields
+      r.skipString(); // the certificate blob, which carries the public fields
     }
     switch (base) {
       case "ssh-ed25519":
@@ -54,15 +54,16 @@ final class PrivateKeyLayout {
   }
 
   private static void skipSecurityKeyFields(SshReader r) throws ProtocolException {
-    r.readString(); // application
+    r.skipString(); // application
     r.readByte(); // flags
-    r.readString(); // key handle
-    r.readString(); // reserved
+    r.skipString(); // key handle
+    r.skipString(); // reserved
   }
 
+  /** Steps over {@code n} strings without copying them: they are private key parts. */
   private static void strings(SshReader r, int n) throws ProtocolException {
     for (int i = 0; i < n; i++) {
-      r.readString();
+      r.skipString();
     }
   }
 }

@@ -88,6 +88,15 @@ public final class SshReader {
     return readBytes(readLength());
   }
 
+  /**
+   * Steps over one SSH {@code string} without copying it: for fields that may be secret (private
+   * key parts) and are not needed, so no copy is left behind to wipe.
+   */
+  public void skipString() throws ProtocolException {
+    int n = readLength();
+    pos += n;
+  }
+
   /** An SSH {@code string} that must be valid UTF-8 text (names, comments). */
   public String readUtf8() throws ProtocolException {
     byte[] raw = readString();
@@ -102,10 +111,16 @@ public final class SshReader {
     }
   }
 
-  /** An SSH {@code mpint} (two's complement, big-endian). */
+  /**
+   * An SSH {@code mpint} (two's complement, big-endian), converted straight from the message
+   * buffer: an mpint may be a private key part (RSA d, p, q; ECDSA d), so no intermediate copy is
+   * made that would stay unwiped.
+   */
   public BigInteger readMpint() throws ProtocolException {
-    byte[] raw = readString();
-    return raw.length == 0 ? BigInteger.ZERO : new BigInteger(raw);
+    int n = readLength();
+    BigInteger v = n == 0 ? BigInteger.ZERO : new BigInteger(buf, pos, n);
+    pos += n;
+    return v;
   }
 
   /** Skips one {@code string} and returns the bytes it spanned, length prefix included. */

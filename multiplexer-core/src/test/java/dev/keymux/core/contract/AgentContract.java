@@ -135,6 +135,10 @@ public abstract class AgentContract {
     byte[] data = "data".getBytes();
     assertEquals("rsa-sha2-256", signatureAlgorithm(agent.sign(session, key, data, AgentProtocol.SSH_AGENT_RSA_SHA2_256)));
     assertEquals("rsa-sha2-512", signatureAlgorithm(agent.sign(session, key, data, AgentProtocol.SSH_AGENT_RSA_SHA2_512)));
+    // Both flags set: OpenSSH's agent_decode_alg tests SSH_AGENT_RSA_SHA2_256 first.
+    byte[] both = agent.sign(session, key, data, AgentProtocol.SSH_AGENT_RSA_SHA2_256 | AgentProtocol.SSH_AGENT_RSA_SHA2_512);
+    assertEquals("rsa-sha2-256", signatureAlgorithm(both));
+    assertTrue(SshSignatures.verify(key.bytes(), both, data));
     byte[] legacy = agent.sign(session, key, data, 0);
     assertEquals("ssh-rsa", signatureAlgorithm(legacy));
     assertTrue(SshSignatures.verify(key.bytes(), legacy, data));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.keymux.core.keyring.InMemoryKeyring;
 import dev.keymux.core.keyring.KeyringDefaults;
 import dev.keymux.core.wire.AgentProtocol;
+import dev.keymux.testing.RealComponents;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -231,9 +233,55 @@ class AgentServerTest {
   }
 
   @Test
+  void failedAcceptsArePausedAndRetriedNotTheEndOfServing() throws Exception {
+    // The first accepts fail as they do when the process is out of file descriptors (EMFILE);
+    // the real socket then accepts again, and a client waiting in the backlog gets its answer.
+    AtomicInteger calls = new AtomicInteger();
+    List<Long> failedAt = java.util.Collections.synchronizedList(new ArrayList<>());
+    InMemoryKeyring keyring = new InMemoryKeyring("added", new KeyringDefaults(Duration.ZERO, Duration.ofSeconds(1), Map.of()));
+    server = new AgentServer("test", socket, new RequestDispatcher(keyring, new AgentLock(Duration.ofSeconds(1)), () -> {}),
+        4, Set.of(), listening -> {
+          if (calls.incrementAndGet() <= 4) {
+            failedAt.add(System.nanoTime());
+            throw new java.net.SocketException("Too many open files");
+          }
+          return listening.accept();
+        });
+    server.start();
+    assertStillServing();
+    assertStillServing();
+    assertEquals(4, failedAt.size());
+    long pausedMs = TimeUnit.NANOSECONDS.toMillis(failedAt.get(3) - failedAt.get(0));
+    // 50 + 100 + 200 ms of back-off between the four failures: not a busy loop.
+    assertTrue(pausedMs >= 300, "accept retried after " + pausedMs + " ms");
+    assertTrue(calls.get() >= 6, "accepting went on: " + calls.get() + " calls");
+  }
+
+  @Test
+  void closeEndsAnAcceptThatKeepsFailing() throws Exception {
+    InMemoryKeyring keyring = new InMemoryKeyring("added", new KeyringDefaults(Duration.ZERO, Duration.ofSeconds(1), Map.of()));
+    AtomicInteger calls = new AtomicInteger();
+    server = new AgentServer("test", socket, new RequestDispatcher(keyring, new AgentLock(Duration.ofSeconds(1)), () -> {}),
+        4, Set.of(), listening -> {
+          calls.incrementAndGet();
+          throw new java.io.IOException("accept failed");
+        });
+    server.start();
+    Thread.sleep(AgentServer.ACCEPT_BACKOFF_MAX.toMillis());
+    server.close();
+    assertFalse(Files.exists(socket));
+    Thread.sleep(200);
+    int after = calls.get();
+    Thread.sleep(AgentServer.ACCEPT_BACKOFF_MAX.toMillis() + 500);
+    assertEquals(after, calls.get(), "no accept attempts after close");
+  }
+
+  @Test
   void aPeerWithAnotherUidIsRefused() throws Exception {
-    org.junit.jupiter.api.Assumptions.assumeTrue(Posix.currentUid() == 0 && Files.isExecutable(Path.of("/usr/bin/setpriv")),
-        "needs root and setpriv to act as another user");
+    // CI requires it (-Dkeymux.require=...,other-uid): the peer-uid check must never be skipped there.
+    RealComponents.require("other-uid", Posix.currentUid() == 0 && RealComponents.commandExists("/usr/bin/setpriv")
+        && RealComponents.commandExists("/usr/bin/ssh-add"),
+        "connecting as another uid needs root, /usr/bin/setpriv (util-linux) and /usr/bin/ssh-add");
     start(4);
     // Open the path up so that only the peer-uid check stands in the way.
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));

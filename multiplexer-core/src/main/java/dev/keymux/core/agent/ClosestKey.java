@@ -1,23 +1,26 @@
-package dev.keymux.config;
+package dev.keymux.core.agent;
 
 import java.util.Collection;
+import java.util.Optional;
 
-/** "Did you mean …?" for misspelt setting names: the closest known name, if it is close enough. */
-public final class Suggestions {
-  private Suggestions() {}
+/**
+ * The "did you mean" of configuration errors: the known key nearest to a misspelt one by edit
+ * distance, if it is near enough to be a typo rather than a different word.
+ */
+public final class ClosestKey {
+  private ClosestKey() {}
 
-  /** The known name nearest to {@code name}, or null when none is plausibly what was meant. */
-  public static String closest(String name, Collection<String> known) {
+  public static Optional<String> to(String key, Collection<String> known) {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
     for (String k : known) {
-      int d = distance(name, k);
+      int d = distance(key, k);
       if (d < bestDistance) {
         bestDistance = d;
         best = k;
       }
     }
-    return bestDistance <= Math.max(2, name.length() / 4) ? best : null;
+    return bestDistance <= Math.max(2, key.length() / 4) ? Optional.ofNullable(best) : Optional.empty();
   }
 
   /** Levenshtein distance. */
