@@ -43,7 +43,24 @@ public final class OpenSshAgent implements AutoCloseable {
       }
       Thread.sleep(10);
     }
+    // ssh-agent creates the socket file with bind() and accepts after listen(): wait for that.
+    while (!accepts(socket)) {
+      if (!p.isAlive() || System.currentTimeMillis() > deadline) {
+        p.destroyForcibly();
+        throw new IllegalStateException("ssh-agent does not accept connections: " + Files.readString(dir.resolve("log")));
+      }
+      Thread.sleep(10);
+    }
     return new OpenSshAgent(p, dir, socket);
+  }
+
+  private static boolean accepts(Path socket) {
+    try (org.newsclub.net.unix.AFUNIXSocket s = org.newsclub.net.unix.AFUNIXSocket.connectTo(
+        org.newsclub.net.unix.AFUNIXSocketAddress.of(socket.toFile()))) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   public Path socket() {
