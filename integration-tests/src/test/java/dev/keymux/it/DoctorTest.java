@@ -69,4 +69,108 @@ class DoctorTest {
       assertTrue(hijacked.stdout().contains("type = agent, socket = \"" + other.socket() + "\""), hijacked.stdout());
     }
   }
+
+  private final java.util.List<Process> agents = new java.util.ArrayList<>();
+
+  @org.junit.jupiter.api.AfterEach
+  void stopAgents() throws Exception {
+    for (Process p : agents) {
+      p.destroy();
+      p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  /** A real ssh-agent bound at exactly {@code socket}, accepting connections when this returns. */
+  private Path sshAgentAt(Path socket) throws Exception {
+    Files.createDirectories(socket.getParent());
+    Process p = new ProcessBuilder("/usr/bin/ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    agents.add(p);
+    long t0 = System.currentTimeMillis();
+    while (Proc.run(T, Map.of("SSH_AUTH_SOCK", socket.toString()), "/usr/bin/ssh-add", "-l").exitCode() == 2) {
+      assertTrue(System.currentTimeMillis() - t0 < 5000, "ssh-agent did not start on " + socket);
+      Thread.sleep(20);
+    }
+    return socket;
+  }
+
+  /** A runtime dir, a config naming keymux's socket in it, and doctor's environment. */
+  private Map<String, String> sessionEnv(Path run, Path conf) throws Exception {
+    Files.createDirectories(run);
+    Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwx------"));
+    Files.writeString(conf, "keymux.socket.path = \"" + run.resolve("agent.sock") + "\"\nkeymux.backends.files = null\n");
+    Map<String, String> env = new HashMap<>(KeymuxProcess.cleanEnv(dir));
+    env.put("TMPDIR", Files.createDirectories(dir.resolve("tmp")).toString());
+    env.put("XDG_RUNTIME_DIR", run.toString());
+    return env;
+  }
+
+  @Test
+  void gcrSshAgentOwningTheSocketGetsTheSystemdFix() throws Exception {
+    Path run = dir.resolve("run");
+    Path conf = dir.resolve("k.conf");
+    Map<String, String> env = sessionEnv(run, conf);
+    env.put("SSH_AUTH_SOCK", sshAgentAt(run.resolve("gcr/ssh")).toString());
+    Proc.Result r = doctor(env, conf);
+    assertEquals(1, r.exitCode(), r.toString());
+    assertTrue(r.stdout().contains("SSH_AUTH_SOCK points at GNOME's gcr-ssh-agent (" + run.resolve("gcr/ssh") + ")"), r.stdout());
+    assertTrue(r.stdout().contains("systemctl --user disable --now gcr-ssh-agent.socket"), r.stdout());
+    assertFalse(r.stdout().contains("gnome-keyring-ssh.desktop"), "the autostart trick does not stop gcr: " + r.stdout());
+  }
+
+  @Test
+  void gnomeKeyringOwningTheSocketGetsTheAutostartFix() throws Exception {
+    Path run = dir.resolve("run");
+    Path conf = dir.resolve("k.conf");
+    Map<String, String> env = sessionEnv(run, conf);
+    env.put("SSH_AUTH_SOCK", sshAgentAt(run.resolve("keyring/ssh")).toString());
+    Proc.Result r = doctor(env, conf);
+    assertEquals(1, r.exitCode(), r.toString());
+    assertTrue(r.stdout().contains("SSH_AUTH_SOCK points at GNOME Keyring's agent (" + run.resolve("keyring/ssh") + ")"), r.stdout());
+    assertTrue(r.stdout().contains("echo Hidden=true >> ~/.config/autostart/gnome-keyring-ssh.desktop"), r.stdout());
+    assertFalse(r.stdout().contains("systemctl"), r.stdout());
+  }
+
+  @Test
+  void aLiveStrayAgentInTmpIsFound() throws Exception {
+    Path run = dir.resolve("run");
+    Path conf = dir.resolve("k.conf");
+    Map<String, String> env = sessionEnv(run, conf);
+    Path stray = sshAgentAt(Path.of(env.get("TMPDIR")).resolve("ssh-XXXXk3yMuX").resolve("agent.4242"));
+    Proc.Result r = doctor(env, conf);
+    assertTrue(r.stdout().contains("NOTE     another agent answers on " + stray + "; to use its keys through keymux"), r.stdout());
+    assertFalse(r.stdout().contains("stale agent socket " + stray), r.stdout());
+  }
+
+  @Test
+  void aKeymuxWithAHungUpstreamIsNotTakenForStale() throws Exception {
+    Path run = dir.resolve("run");
+    Path conf = dir.resolve("k.conf");
+    Map<String, String> env = sessionEnv(run, conf);
+    Path hung = dir.resolve("hung/agent.sock");
+    Files.createDirectories(hung.getParent());
+    try (AFUNIXServerSocket silent = AFUNIXServerSocket.newInstance()) {
+      silent.bind(AFUNIXSocketAddress.of(hung.toFile()));
+      Thread acceptor = new Thread(() -> {
+        List<Object> held = new java.util.ArrayList<>();
+        try {
+          while (true) {
+            held.add(silent.accept()); // accept, never answer
+          }
+        } catch (Exception e) {
+          // closed
+        }
+      });
+      acceptor.setDaemon(true);
+      acceptor.start();
+      Files.writeString(conf, Files.readString(conf) + "keymux.backends.hung { type = agent, socket = \"" + hung + "\" }\n");
+      try (KeymuxProcess keymux = KeymuxProcess.start(dir, Map.of("XDG_RUNTIME_DIR", run.toString()), "--config", conf.toString())) {
+        env.put("SSH_AUTH_SOCK", keymux.socket.toString());
+        Proc.Result r = doctor(env, conf);
+        assertTrue(r.stdout().contains("OK       keymux answers on " + keymux.socket), r.stdout());
+        assertTrue(r.stdout().contains("OK       SSH_AUTH_SOCK points at keymux"), r.stdout());
+        assertFalse(r.stdout().contains("stale"), r.stdout());
+      }
+    }
+  }
 }
