@@ -72,6 +72,11 @@ class UpstreamAgentTest {
         + ".sig < " + data).assertOk();
   }
 
+  /** What `keymux list` prints, keys and backend health. */
+  private String keymuxList(KeymuxProcess k) {
+    return Proc.run(T, k.env(), KeymuxProcess.command("list").toArray(String[]::new)).stdout();
+  }
+
   private String listed(KeymuxProcess k) {
     return Proc.run(T, k.env(), "/usr/bin/ssh-add", "-l").stdout();
   }
@@ -91,6 +96,9 @@ class UpstreamAgentTest {
         signAndVerify(m, keyB);
         String list = Proc.run(T, m.env(), KeymuxProcess.command("list").toArray(String[]::new)).assertOk().stdout();
         assertTrue(list.contains(" ssh") && list.contains(" other"), list);
+        // No GNOME here (no XDG_RUNTIME_DIR): the default `gnome` backend is calm, not an error.
+        assertTrue(list.contains("note: backend gnome: GNOME Keyring not running"), list);
+        assertFalse(list.contains("backend gnome: upstream unavailable") || list.contains("nonexistent"), list);
       }
     }
   }
@@ -123,6 +131,40 @@ class UpstreamAgentTest {
       assertTrue(listed(m).contains(TestKeys.fingerprint(keyA)), m.log());
       signAndVerify(m, keyA);
       assertTrue(m.log().contains("answers again"), m.log());
+    }
+  }
+
+  @Test
+  void aSigkilledUpstreamIsShownDownAndComesBackWhenRestarted() throws Exception {
+    Path a = sshAgent(dir.resolve("a/agent.sock"));
+    Path keyA = TestKeys.generate(dir, "id_a", "ed25519", "upstream");
+    Proc.run(T, sock(a), "/usr/bin/ssh-add", keyA.toString()).assertOk();
+    try (KeymuxProcess m = keymux("m", upstream("ssh", a))) {
+      Path own = TestKeys.generate(dir, "id_own", "ed25519", "own");
+      Proc.run(T, m.env(), "/usr/bin/ssh-add", own.toString()).assertOk();
+      assertTrue(listed(m).contains(TestKeys.fingerprint(keyA)));
+
+      Process agent = agents.get(0);
+      agent.destroyForcibly(); // SIGKILL: ssh-agent cannot remove its socket
+      assertTrue(agent.waitFor(5, TimeUnit.SECONDS));
+      assertTrue(Files.exists(a), "the stale socket file remains");
+      String after = listed(m);
+      assertFalse(after.contains(TestKeys.fingerprint(keyA)), after);
+      assertTrue(after.contains(TestKeys.fingerprint(own)), "other keys keep working: " + after);
+      signAndVerify(m, own);
+      String health = keymuxList(m);
+      assertTrue(health.contains("backend ssh: upstream unavailable") && health.contains("Connection refused"),
+          "keymux list shows the upstream down: " + health);
+
+      sshAgent(a);
+      Proc.run(T, sock(a), "/usr/bin/ssh-add", keyA.toString()).assertOk();
+      long t0 = System.currentTimeMillis();
+      while (!listed(m).contains(TestKeys.fingerprint(keyA)) && System.currentTimeMillis() - t0 < 15_000) {
+        Thread.sleep(200);
+      }
+      assertTrue(listed(m).contains(TestKeys.fingerprint(keyA)), m.log());
+      signAndVerify(m, keyA);
+      assertFalse(keymuxList(m).contains("backend ssh:"), "healthy again");
     }
   }
 
@@ -199,6 +241,8 @@ class UpstreamAgentTest {
       Proc.run(T, m.env(), "/usr/bin/ssh-add", own.toString()).assertOk();
       assertTrue(listed(m).contains(TestKeys.fingerprint(own)));
       assertTrue(m.log().contains("leads back to this keymux"), m.log());
+      String health = keymuxList(m);
+      assertTrue(health.contains("backend self: loop: " + self + " leads back to this keymux; backend disabled"), health);
     }
     // Indirect: p -> q -> p.
     Path pSock = dir.resolve("p/run/agent.sock");
@@ -210,6 +254,8 @@ class UpstreamAgentTest {
       assertTrue(l.contains(TestKeys.fingerprint(own)), l);
       assertTrue(p.log().contains("leads back to this keymux") || q.log().contains("leads back to this keymux"),
           p.log() + "\n---\n" + q.log());
+      String health = keymuxList(p) + keymuxList(q);
+      assertTrue(health.contains("backend to-q: loop: ") || health.contains("backend to-p: loop: "), health);
     }
   }
 
@@ -239,8 +285,10 @@ class UpstreamAgentTest {
         List<String> ok = allowed.sshCommand("echo in", "-o", "IdentityFile=" + dir.resolve("none"));
         assertEquals("in", Proc.run(T, m.env(), ok.toArray(String[]::new)).assertOk().stdout().trim());
         List<String> refused = other.sshCommand("echo in", "-o", "IdentityFile=" + dir.resolve("none"));
-        assertNotEquals(0, Proc.run(T, m.env(), refused.toArray(String[]::new)).exitCode(),
-            "the upstream refuses the key for a host it is not restricted to");
+        Proc.Result r = Proc.run(T, m.env(), refused.toArray(String[]::new));
+        assertNotEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.stderr().contains("Permission denied (publickey"),
+            "the upstream refuses the key for a host it is not restricted to: " + r);
       }
     }
   }
