@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.freedesktop.dbus.DBusPath;
 import org.freedesktop.dbus.connections.impl.DBusConnection;
 import org.freedesktop.dbus.connections.impl.DBusConnectionBuilder;
+import org.freedesktop.dbus.connections.transports.TransportBuilder;
 import org.freedesktop.dbus.types.Variant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,6 +83,7 @@ final class SecretServiceStore implements SecretStore {
       problem("no session bus (DBUS_SESSION_BUS_ADDRESS is not set)");
       return unavailable;
     }
+    DbusJava.load();
     AtomicReference<DBusConnection> open = new AtomicReference<>();
     Future<T> result = exchanges.submit(() -> {
       try (DBusConnection bus = DBusConnectionBuilder.forAddress(address).withShared(false).build()) {
@@ -107,6 +109,21 @@ final class SecretServiceStore implements SecretStore {
       result.cancel(true);
       Thread.currentThread().interrupt();
       return unavailable;
+    }
+  }
+
+  /**
+   * dbus-java's classes and transport providers, loaded once before the first deadline starts:
+   * on a busy machine loading them can take longer than the Secret Service ever needs to answer,
+   * and it reads only jars, so it cannot hang.
+   */
+  private static final class DbusJava {
+    static {
+      TransportBuilder.getRegisteredBusTypes();
+    }
+
+    static void load() {
+      // the static initializer did the work
     }
   }
 
