@@ -4,13 +4,17 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.keymux.testing.OpenSshAgent;
 import dev.keymux.testing.Proc;
+import dev.keymux.testing.SilentPeer;
+import dev.keymux.testing.SshAgentAt;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.newsclub.net.unix.AFUNIXServerSocket;
@@ -70,28 +74,20 @@ class DoctorTest {
     }
   }
 
-  private final java.util.List<Process> agents = new java.util.ArrayList<>();
+  private final List<SshAgentAt> agents = new ArrayList<>();
 
-  @org.junit.jupiter.api.AfterEach
+  @AfterEach
   void stopAgents() throws Exception {
-    for (Process p : agents) {
-      p.destroy();
-      p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+    for (SshAgentAt a : agents) {
+      a.close();
     }
   }
 
-  /** A real ssh-agent bound at exactly {@code socket}, accepting connections when this returns. */
+  /** A real ssh-agent bound at exactly {@code socket}. */
   private Path sshAgentAt(Path socket) throws Exception {
-    Files.createDirectories(socket.getParent());
-    Process p = new ProcessBuilder("/usr/bin/ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    agents.add(p);
-    long t0 = System.currentTimeMillis();
-    while (Proc.run(T, Map.of("SSH_AUTH_SOCK", socket.toString()), "/usr/bin/ssh-add", "-l").exitCode() == 2) {
-      assertTrue(System.currentTimeMillis() - t0 < 5000, "ssh-agent did not start on " + socket);
-      Thread.sleep(20);
-    }
-    return socket;
+    SshAgentAt a = SshAgentAt.start(socket);
+    agents.add(a);
+    return a.socket();
   }
 
   /** A runtime dir, a config naming keymux's socket in it, and doctor's environment. */
@@ -105,30 +101,31 @@ class DoctorTest {
     return env;
   }
 
-  @Test
-  void gcrSshAgentOwningTheSocketGetsTheSystemdFix() throws Exception {
+  /** Doctor's verdict when SSH_AUTH_SOCK is a real agent at {@code where} under XDG_RUNTIME_DIR. */
+  private String gnomeOwnsTheSocket(String where) throws Exception {
     Path run = dir.resolve("run");
     Path conf = dir.resolve("k.conf");
     Map<String, String> env = sessionEnv(run, conf);
-    env.put("SSH_AUTH_SOCK", sshAgentAt(run.resolve("gcr/ssh")).toString());
+    env.put("SSH_AUTH_SOCK", sshAgentAt(run.resolve(where)).toString());
     Proc.Result r = doctor(env, conf);
     assertEquals(1, r.exitCode(), r.toString());
-    assertTrue(r.stdout().contains("SSH_AUTH_SOCK points at GNOME's gcr-ssh-agent (" + run.resolve("gcr/ssh") + ")"), r.stdout());
-    assertTrue(r.stdout().contains("systemctl --user disable --now gcr-ssh-agent.socket"), r.stdout());
-    assertFalse(r.stdout().contains("gnome-keyring-ssh.desktop"), "the autostart trick does not stop gcr: " + r.stdout());
+    return r.stdout().replace(run.resolve(where).toString(), "SOCK");
+  }
+
+  @Test
+  void gcrSshAgentOwningTheSocketGetsTheSystemdFix() throws Exception {
+    String out = gnomeOwnsTheSocket("gcr/ssh");
+    assertTrue(out.contains("SSH_AUTH_SOCK points at GNOME's gcr-ssh-agent (SOCK)"), out);
+    assertTrue(out.contains("systemctl --user disable --now gcr-ssh-agent.socket"), out);
+    assertFalse(out.contains("gnome-keyring-ssh.desktop"), "the autostart trick does not stop gcr: " + out);
   }
 
   @Test
   void gnomeKeyringOwningTheSocketGetsTheAutostartFix() throws Exception {
-    Path run = dir.resolve("run");
-    Path conf = dir.resolve("k.conf");
-    Map<String, String> env = sessionEnv(run, conf);
-    env.put("SSH_AUTH_SOCK", sshAgentAt(run.resolve("keyring/ssh")).toString());
-    Proc.Result r = doctor(env, conf);
-    assertEquals(1, r.exitCode(), r.toString());
-    assertTrue(r.stdout().contains("SSH_AUTH_SOCK points at GNOME Keyring's agent (" + run.resolve("keyring/ssh") + ")"), r.stdout());
-    assertTrue(r.stdout().contains("echo Hidden=true >> ~/.config/autostart/gnome-keyring-ssh.desktop"), r.stdout());
-    assertFalse(r.stdout().contains("systemctl"), r.stdout());
+    String out = gnomeOwnsTheSocket("keyring/ssh");
+    assertTrue(out.contains("SSH_AUTH_SOCK points at GNOME Keyring's agent (SOCK)"), out);
+    assertTrue(out.contains("echo Hidden=true >> ~/.config/autostart/gnome-keyring-ssh.desktop"), out);
+    assertFalse(out.contains("systemctl"), out);
   }
 
   @Test
@@ -149,20 +146,7 @@ class DoctorTest {
     Map<String, String> env = sessionEnv(run, conf);
     Path hung = dir.resolve("hung/agent.sock");
     Files.createDirectories(hung.getParent());
-    try (AFUNIXServerSocket silent = AFUNIXServerSocket.newInstance()) {
-      silent.bind(AFUNIXSocketAddress.of(hung.toFile()));
-      Thread acceptor = new Thread(() -> {
-        List<Object> held = new java.util.ArrayList<>();
-        try {
-          while (true) {
-            held.add(silent.accept()); // accept, never answer
-          }
-        } catch (Exception e) {
-          // closed
-        }
-      });
-      acceptor.setDaemon(true);
-      acceptor.start();
+    try (SilentPeer silent = new SilentPeer(hung)) {
       Files.writeString(conf, Files.readString(conf) + "keymux.backends.hung { type = agent, socket = \"" + hung + "\" }\n");
       try (KeymuxProcess keymux = KeymuxProcess.start(dir, Map.of("XDG_RUNTIME_DIR", run.toString()), "--config", conf.toString())) {
         env.put("SSH_AUTH_SOCK", keymux.socket.toString());

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.keymux.testing.Proc;
 import dev.keymux.testing.RealComponents;
+import dev.keymux.testing.SilentPeer;
+import dev.keymux.testing.SshAgentAt;
 import dev.keymux.testing.Sshd;
 import dev.keymux.testing.TestKeys;
 import java.nio.file.Files;
@@ -12,10 +14,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.newsclub.net.unix.AFUNIXServerSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
 
@@ -23,27 +26,18 @@ import org.newsclub.net.unix.AFUNIXSocketAddress;
 class UpstreamAgentTest {
   static final Duration T = Duration.ofSeconds(60);
   @TempDir Path dir;
-  final List<Process> agents = new ArrayList<>();
+  final List<SshAgentAt> agents = new ArrayList<>();
 
   @AfterEach
   void stopAgents() throws Exception {
-    for (Process p : agents) {
-      p.destroy();
-      p.waitFor(5, TimeUnit.SECONDS);
+    for (SshAgentAt a : agents) {
+      a.close();
     }
   }
 
   /** A real ssh-agent on a fixed socket path (so it can be restarted at the same place). */
   private Path sshAgent(Path socket) throws Exception {
-    Files.createDirectories(socket.getParent());
-    Files.deleteIfExists(socket);
-    Process p = new ProcessBuilder("/usr/bin/ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    agents.add(p);
-    long t0 = System.currentTimeMillis();
-    while (!Files.exists(socket) && System.currentTimeMillis() - t0 < 5000) {
-      Thread.sleep(10);
-    }
+    agents.add(SshAgentAt.start(socket));
     return socket;
   }
 
@@ -103,8 +97,14 @@ class UpstreamAgentTest {
     }
   }
 
-  @Test
-  void aDeadUpstreamVanishesAndComesBackWhenRestarted() throws Exception {
+  /**
+   * SIGTERM: ssh-agent removes its socket. SIGKILL: the socket file stays and connecting is
+   * refused. Either way the upstream's keys vanish, keymux list says it is down, keymux's own keys
+   * keep working, and it is back when restarted.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"SIGTERM", "SIGKILL"})
+  void aDeadUpstreamVanishesAndComesBackWhenRestarted(String signal) throws Exception {
     Path a = sshAgent(dir.resolve("a/agent.sock"));
     Path keyA = TestKeys.generate(dir, "id_a", "ed25519", "upstream");
     Proc.run(T, sock(a), "/usr/bin/ssh-add", keyA.toString()).assertOk();
@@ -113,12 +113,19 @@ class UpstreamAgentTest {
       Proc.run(T, m.env(), "/usr/bin/ssh-add", own.toString()).assertOk();
       assertTrue(listed(m).contains(TestKeys.fingerprint(keyA)));
 
-      agents.get(0).destroy();
-      agents.get(0).waitFor(5, TimeUnit.SECONDS);
+      if (signal.equals("SIGKILL")) {
+        agents.get(0).kill();
+        assertTrue(Files.exists(a), "the stale socket file remains");
+      } else {
+        agents.get(0).stop();
+      }
       String after = listed(m);
       assertFalse(after.contains(TestKeys.fingerprint(keyA)), after);
-      String health = Proc.run(T, m.env(), KeymuxProcess.command("list").toArray(String[]::new)).stdout();
+      String health = keymuxList(m);
       assertTrue(health.contains("backend ssh: upstream unavailable"), "keymux list shows upstream health: " + health);
+      if (signal.equals("SIGKILL")) {
+        assertTrue(health.contains("Connection refused"), health);
+      }
       assertTrue(after.contains(TestKeys.fingerprint(own)), "other keys keep working: " + after);
       signAndVerify(m, own);
 
@@ -131,39 +138,6 @@ class UpstreamAgentTest {
       assertTrue(listed(m).contains(TestKeys.fingerprint(keyA)), m.log());
       signAndVerify(m, keyA);
       assertTrue(m.log().contains("answers again"), m.log());
-    }
-  }
-
-  @Test
-  void aSigkilledUpstreamIsShownDownAndComesBackWhenRestarted() throws Exception {
-    Path a = sshAgent(dir.resolve("a/agent.sock"));
-    Path keyA = TestKeys.generate(dir, "id_a", "ed25519", "upstream");
-    Proc.run(T, sock(a), "/usr/bin/ssh-add", keyA.toString()).assertOk();
-    try (KeymuxProcess m = keymux("m", upstream("ssh", a))) {
-      Path own = TestKeys.generate(dir, "id_own", "ed25519", "own");
-      Proc.run(T, m.env(), "/usr/bin/ssh-add", own.toString()).assertOk();
-      assertTrue(listed(m).contains(TestKeys.fingerprint(keyA)));
-
-      Process agent = agents.get(0);
-      agent.destroyForcibly(); // SIGKILL: ssh-agent cannot remove its socket
-      assertTrue(agent.waitFor(5, TimeUnit.SECONDS));
-      assertTrue(Files.exists(a), "the stale socket file remains");
-      String after = listed(m);
-      assertFalse(after.contains(TestKeys.fingerprint(keyA)), after);
-      assertTrue(after.contains(TestKeys.fingerprint(own)), "other keys keep working: " + after);
-      signAndVerify(m, own);
-      String health = keymuxList(m);
-      assertTrue(health.contains("backend ssh: upstream unavailable") && health.contains("Connection refused"),
-          "keymux list shows the upstream down: " + health);
-
-      sshAgent(a);
-      Proc.run(T, sock(a), "/usr/bin/ssh-add", keyA.toString()).assertOk();
-      long t0 = System.currentTimeMillis();
-      while (!listed(m).contains(TestKeys.fingerprint(keyA)) && System.currentTimeMillis() - t0 < 15_000) {
-        Thread.sleep(200);
-      }
-      assertTrue(listed(m).contains(TestKeys.fingerprint(keyA)), m.log());
-      signAndVerify(m, keyA);
       assertFalse(keymuxList(m).contains("backend ssh:"), "healthy again");
     }
   }
@@ -172,20 +146,7 @@ class UpstreamAgentTest {
   void anUpstreamThatNeverAnswersDoesNotHoldUpTheList() throws Exception {
     Path hung = dir.resolve("hung/agent.sock");
     Files.createDirectories(hung.getParent());
-    try (AFUNIXServerSocket silent = AFUNIXServerSocket.newInstance()) {
-      silent.bind(AFUNIXSocketAddress.of(hung.toFile()));
-      Thread acceptor = new Thread(() -> {
-        List<Object> held = new ArrayList<>();
-        try {
-          while (true) {
-            held.add(silent.accept()); // accept, read nothing, answer nothing
-          }
-        } catch (Exception e) {
-          // closed
-        }
-      });
-      acceptor.setDaemon(true);
-      acceptor.start();
+    try (SilentPeer silent = new SilentPeer(hung)) {
       try (KeymuxProcess m = keymux("m", upstream("hung", hung))) {
         Path own = TestKeys.generate(dir, "id_own", "ed25519", "own");
         Proc.run(T, m.env(), "/usr/bin/ssh-add", own.toString()).assertOk();

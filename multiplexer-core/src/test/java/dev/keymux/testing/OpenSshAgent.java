@@ -36,18 +36,11 @@ public final class OpenSshAgent implements AutoCloseable {
     pb.environment().putAll(env);
     Process p = pb.start();
     long deadline = System.currentTimeMillis() + 5000;
-    while (!Files.exists(socket)) {
-      if (!p.isAlive() || System.currentTimeMillis() > deadline) {
-        p.destroyForcibly();
-        throw new IllegalStateException("ssh-agent did not start: " + Files.readString(dir.resolve("log")));
-      }
-      Thread.sleep(10);
-    }
-    // ssh-agent creates the socket file with bind() and accepts after listen(): wait for that.
+    // The socket file appears at bind(), before listen(): wait until a connection is accepted.
     while (!accepts(socket)) {
       if (!p.isAlive() || System.currentTimeMillis() > deadline) {
         p.destroyForcibly();
-        throw new IllegalStateException("ssh-agent does not accept connections: " + Files.readString(dir.resolve("log")));
+        throw new IllegalStateException("ssh-agent did not start: " + Files.readString(dir.resolve("log")));
       }
       Thread.sleep(10);
     }
@@ -55,10 +48,12 @@ public final class OpenSshAgent implements AutoCloseable {
   }
 
   private static boolean accepts(Path socket) {
-    try (org.newsclub.net.unix.AFUNIXSocket s = org.newsclub.net.unix.AFUNIXSocket.connectTo(
-        org.newsclub.net.unix.AFUNIXSocketAddress.of(socket.toFile()))) {
+    if (!Files.exists(socket)) {
+      return false;
+    }
+    try (var s = org.newsclub.net.unix.AFUNIXSocket.connectTo(org.newsclub.net.unix.AFUNIXSocketAddress.of(socket.toFile()))) {
       return true;
-    } catch (IOException e) {
+    } catch (java.io.IOException e) {
       return false;
     }
   }

@@ -11,6 +11,7 @@ import dev.keymux.core.contract.SshAddCapture;
 import dev.keymux.core.keys.SshPrivateKey;
 import dev.keymux.core.wire.SshWriter;
 import dev.keymux.testing.Proc;
+import dev.keymux.testing.SshAgentAt;
 import dev.keymux.testing.TestKeys;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,8 +29,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.newsclub.net.unix.AFUNIXSocket;
-import org.newsclub.net.unix.AFUNIXSocketAddress;
 
 /**
  * The upstream backend against real OpenSSH ssh-agents: session bindings survive a dropped
@@ -43,7 +42,7 @@ class UpstreamAgentBackendTest {
   static Path userKey;
   static SshPrivateKey otherHost;
   static Path knownHosts;
-  final List<Process> agents = new ArrayList<>();
+  final List<SshAgentAt> agents = new ArrayList<>();
 
   @BeforeAll
   static void keys() throws Exception {
@@ -57,28 +56,15 @@ class UpstreamAgentBackendTest {
 
   @AfterEach
   void stopAgents() throws Exception {
-    for (Process p : agents) {
-      p.destroy();
-      p.waitFor(5, TimeUnit.SECONDS);
+    for (SshAgentAt a : agents) {
+      a.close();
     }
   }
 
-  /** A real ssh-agent on a fixed path (restartable there), accepting connections when this returns. */
-  private Process sshAgent(Path socket) throws Exception {
-    Files.createDirectories(socket.getParent());
-    Files.deleteIfExists(socket);
-    Process p = new ProcessBuilder("/usr/bin/ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    agents.add(p);
-    long t0 = System.currentTimeMillis();
-    while (System.currentTimeMillis() - t0 < 5000) {
-      try (AFUNIXSocket s = AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socket.toFile()))) {
-        return p;
-      } catch (java.io.IOException e) {
-        Thread.sleep(10);
-      }
-    }
-    throw new IllegalStateException("ssh-agent did not start on " + socket);
+  private SshAgentAt sshAgent(Path socket) throws Exception {
+    SshAgentAt a = SshAgentAt.start(socket);
+    agents.add(a);
+    return a;
   }
 
   private static UpstreamAgentBackend backend(Path socket, Duration requestTimeout, Duration backoff, Clock clock) {
@@ -131,7 +117,7 @@ class UpstreamAgentBackendTest {
   @Test
   void aSigkilledUpstreamsStaleSocketMarksItDownUntilItIsBack() throws Exception {
     Path agentSocket = dir.resolve("agent/sock");
-    Process agent = sshAgent(agentSocket);
+    SshAgentAt agent = sshAgent(agentSocket);
     Proc.run(T, Map.of("SSH_AUTH_SOCK", agentSocket.toString()), "/usr/bin/ssh-add", userKey.toString()).assertOk();
     Instant[] now = {Instant.parse("2030-01-01T00:00:00Z")};
     Clock clock = new Clock() {
@@ -143,8 +129,7 @@ class UpstreamAgentBackendTest {
     try (Session s = Session.local()) {
       assertTrue(offersUserKey(up.list(s)));
     }
-    agent.destroyForcibly(); // SIGKILL: the socket file stays, nothing listens
-    assertTrue(agent.waitFor(5, TimeUnit.SECONDS));
+    agent.kill(); // SIGKILL: the socket file stays, nothing listens
     assertTrue(Files.exists(agentSocket), "a SIGKILLed ssh-agent leaves its socket behind");
 
     try (Session s = Session.local()) {
@@ -170,13 +155,12 @@ class UpstreamAgentBackendTest {
   @Test
   void anUnreachableUpstreamWhileReplayingBindingsIsMarkedDown() throws Exception {
     Path agentSocket = dir.resolve("agent/sock");
-    Process agent = sshAgent(agentSocket);
+    SshAgentAt agent = sshAgent(agentSocket);
     UpstreamAgentBackend up = backend(agentSocket, Duration.ofSeconds(5), Duration.ofSeconds(30), Clock.systemUTC());
     try (Session first = Session.local()) {
       up.list(first); // loop check done, upstream known to be fine
     }
-    agent.destroyForcibly();
-    agent.waitFor(5, TimeUnit.SECONDS);
+    agent.kill();
     try (Session s = Session.local()) {
       s.addBinding(authBinding(otherHost, new byte[] {1, 2}));
       assertEquals(List.of(), up.list(s), "the replay's failure is the upstream's, not the request's");

@@ -8,8 +8,8 @@ import dev.keymux.core.agent.Identity;
 import dev.keymux.core.agent.Session;
 import dev.keymux.core.keyring.KeyringDefaults;
 import dev.keymux.testing.Proc;
+import dev.keymux.testing.SshAgentAt;
 import dev.keymux.testing.TestKeys;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,12 +17,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.newsclub.net.unix.AFUNIXSocket;
-import org.newsclub.net.unix.AFUNIXSocketAddress;
 
 /**
  * Finding GNOME's agent: real ssh-agents bound where gcr-ssh-agent ({@code $XDG_RUNTIME_DIR/gcr/ssh})
@@ -31,33 +28,18 @@ import org.newsclub.net.unix.AFUNIXSocketAddress;
 class KeyringBackendModuleTest {
   static final Duration T = Duration.ofSeconds(30);
   @TempDir Path dir;
-  final List<Process> agents = new ArrayList<>();
+  final List<SshAgentAt> agents = new ArrayList<>();
 
   @AfterEach
   void stopAgents() throws Exception {
-    for (Process p : agents) {
-      p.destroy();
-      p.waitFor(5, TimeUnit.SECONDS);
+    for (SshAgentAt a : agents) {
+      a.close();
     }
   }
 
   /** A real ssh-agent listening at {@code socket} and holding one new key with {@code comment}. */
   private Path agentAt(Path socket, String comment) throws Exception {
-    Files.createDirectories(socket.getParent());
-    Process p = new ProcessBuilder("/usr/bin/ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    agents.add(p);
-    long t0 = System.currentTimeMillis();
-    while (true) {
-      try (AFUNIXSocket s = AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socket.toFile()))) {
-        break;
-      } catch (IOException e) {
-        if (System.currentTimeMillis() - t0 > 5000) {
-          throw new IllegalStateException("ssh-agent did not start on " + socket, e);
-        }
-        Thread.sleep(10);
-      }
-    }
+    agents.add(SshAgentAt.start(socket));
     Path key = TestKeys.generate(Files.createDirectories(dir.resolve("keys")), comment.replace(' ', '_'), "ed25519", comment);
     Proc.run(T, Map.of("SSH_AUTH_SOCK", socket.toString()), "/usr/bin/ssh-add", key.toString()).assertOk();
     return socket;

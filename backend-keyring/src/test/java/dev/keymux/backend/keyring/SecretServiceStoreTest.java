@@ -83,14 +83,15 @@ class SecretServiceStoreTest {
       SecretServiceStore store = new SecretServiceStore(bus.env(), SecretServiceStore.DEADLINE);
       long[] took = {0};
       assertEquals(Optional.empty(), timed(took, () -> store.find(KEY)));
-      assertTrue(took[0] < SecretServiceStore.DEADLINE.toMillis(), "took " + took[0] + " ms");
+      assertTrue(took[0] < MAX_MILLIS, "took " + took[0] + " ms");
+      // The bus said so at once; a timeout would read "no answer within".
+      assertTrue(lines().get(0).startsWith("Secret Service not used: unavailable (The name org.freedesktop.secrets was not provided"),
+          lines().toString());
       assertEquals(Optional.empty(), store.find(KEY));
       assertFalse(store.reachable());
       byte[] secret = "typed".getBytes(StandardCharsets.UTF_8);
       assertFalse(store.store("label", KEY, secret));
       assertArrayEquals(new byte[5], secret, "the caller's copy is wiped");
-      assertFalse(lines().isEmpty());
-      assertTrue(lines().get(0).startsWith("Secret Service not used: unavailable (The name org.freedesktop.secrets was not provided"), lines().toString());
       assertEquals(1, lines().size(), "one line for one reason: " + lines());
     }
   }

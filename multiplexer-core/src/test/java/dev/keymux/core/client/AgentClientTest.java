@@ -5,16 +5,13 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Session;
 import dev.keymux.testing.OpenSshAgent;
-import java.net.Socket;
+import dev.keymux.testing.SilentPeer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.newsclub.net.unix.AFUNIXServerSocket;
@@ -23,46 +20,6 @@ import org.newsclub.net.unix.AFUNIXSocketAddress;
 /** The upstream client against a real ssh-agent, a stale socket, and a peer that never answers. */
 class AgentClientTest {
   @TempDir Path dir;
-
-  /** A peer that accepts connections, counts them, and never answers. */
-  private static final class Silent implements AutoCloseable {
-    final AFUNIXServerSocket server;
-    final AtomicInteger accepted = new AtomicInteger();
-    final List<Socket> held = new CopyOnWriteArrayList<>();
-
-    Silent(Path path) throws Exception {
-      server = AFUNIXServerSocket.newInstance();
-      server.bind(AFUNIXSocketAddress.of(path.toFile()));
-      Thread t = new Thread(() -> {
-        try {
-          while (true) {
-            held.add(server.accept());
-            accepted.incrementAndGet();
-          }
-        } catch (Exception e) {
-          // closed
-        }
-      }, "silent-peer");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    void await(int connections) throws InterruptedException {
-      long t0 = System.currentTimeMillis();
-      while (accepted.get() < connections && System.currentTimeMillis() - t0 < 5000) {
-        Thread.sleep(10);
-      }
-      assertEquals(connections, accepted.get());
-    }
-
-    @Override
-    public void close() throws Exception {
-      server.close();
-      for (Socket s : held) {
-        s.close();
-      }
-    }
-  }
 
   @Test
   void aStaleSocketIsUnreachableNotARefusal() throws Exception {
@@ -95,7 +52,7 @@ class AgentClientTest {
   @Test
   void aTimeoutDropsTheConnectionAndTheNextOneHasANewGeneration() throws Exception {
     Path path = dir.resolve("slow.sock");
-    try (Silent peer = new Silent(path); AgentClient c = new AgentClient(path, Duration.ofMillis(300))) {
+    try (SilentPeer peer = new SilentPeer(path); AgentClient c = new AgentClient(path, Duration.ofMillis(300))) {
       long first = c.connect();
       assertEquals(first, c.connect(), "no reconnection while the connection is open");
       AgentException e = assertThrows(AgentException.class, () -> c.list(Session.local()));
@@ -103,14 +60,14 @@ class AgentClientTest {
       assertTrue(e.getMessage().contains("did not answer within 300 ms"), e.getMessage());
       long second = c.connect();
       assertNotEquals(first, second, "state told to the old connection must be told again");
-      peer.await(2);
+      peer.awaitAccepted(2);
     }
   }
 
   @Test
   void closeDoesNotWaitForARequestInFlightAndNothingReconnectsAfterwards() throws Exception {
     Path path = dir.resolve("silent.sock");
-    try (Silent peer = new Silent(path)) {
+    try (SilentPeer peer = new SilentPeer(path)) {
       AgentClient c = new AgentClient(path, Duration.ofSeconds(20));
       CompletableFuture<Object> inFlight = CompletableFuture.supplyAsync(() -> {
         try {
@@ -119,7 +76,7 @@ class AgentClientTest {
           return e;
         }
       });
-      peer.await(1);
+      peer.awaitAccepted(1);
       Thread.sleep(200); // the request is written and waits for a reply
 
       long closing = System.nanoTime();
@@ -134,14 +91,14 @@ class AgentClientTest {
       assertTrue(after.getMessage().contains("closed"), after.getMessage());
       assertThrows(AgentException.class, c::connect);
       Thread.sleep(100);
-      assertEquals(1, peer.accepted.get(), "no reconnection after close");
+      assertEquals(1, peer.accepted(), "no reconnection after close");
     }
   }
 
   @Test
   void closingAnIdleClientBeforeUseNeverConnects() throws Exception {
     Path path = dir.resolve("silent2.sock");
-    try (Silent peer = new Silent(path)) {
+    try (SilentPeer peer = new SilentPeer(path)) {
       AgentClient c = new AgentClient(path, Duration.ofSeconds(2));
       c.close();
       ExecutionException e = assertThrows(ExecutionException.class,
@@ -154,7 +111,7 @@ class AgentClientTest {
           }).get(3, TimeUnit.SECONDS));
       assertTrue(e.getCause().getMessage().contains("closed"));
       Thread.sleep(100);
-      assertEquals(0, peer.accepted.get());
+      assertEquals(0, peer.accepted());
     }
   }
 }
