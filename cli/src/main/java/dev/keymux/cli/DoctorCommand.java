@@ -7,6 +7,8 @@ import dev.keymux.core.client.AgentClient;
 import dev.keymux.core.server.Posix;
 import dev.keymux.core.wire.AgentProtocol;
 import dev.keymux.core.wire.AgentResponse;
+import dev.keymux.core.wire.ProtocolException;
+import dev.keymux.core.wire.SshReader;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.DirectoryStream;
@@ -55,27 +57,52 @@ final class DoctorCommand implements Callable<Integer> {
     out.println("NOTE     " + what);
   }
 
-  private enum Kind { KEYMUX, AGENT, DEAD }
+  private enum Kind { KEYMUX, AGENT, HUNG, DEAD }
 
-  /** Who answers on a socket: keymux (it knows keymux's own extension), another agent, or nobody. */
+  /**
+   * Who answers on a socket: keymux (its answer to {@code query} lists keymux's own extension),
+   * another agent (any answer at all, including a refusal of {@code query}), one that accepts
+   * connections but does not answer, or nobody. {@code query} is answered by keymux itself,
+   * so a keymux whose upstreams hang is still recognised at once.
+   */
   private static Kind probe(Path socket) {
     if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
       return Kind.DEAD;
     }
     try (AgentClient c = new AgentClient(socket, Duration.ofSeconds(2))) {
-      try {
-        AgentResponse r = c.extension(Session.local(), AgentProtocol.EXT_KEYMUX_CHAIN, new byte[] {0, 0, 0, 0});
-        return r instanceof AgentResponse.ExtensionResponse ? Kind.KEYMUX : Kind.AGENT;
-      } catch (AgentException e) {
-        if (e.kind() == AgentException.Kind.UNSUPPORTED) {
-          return Kind.AGENT;
-        }
-        c.list(Session.local()); // any answer at all means an agent lives here
-        return Kind.AGENT;
-      }
+      AgentResponse r = c.extension(Session.local(), AgentProtocol.EXT_QUERY, new byte[0]);
+      return r instanceof AgentResponse.ExtensionResponse e && extensionNames(e.contents()).contains(AgentProtocol.EXT_KEYMUX_CHAIN)
+          ? Kind.KEYMUX : Kind.AGENT;
     } catch (AgentException e) {
-      return Kind.DEAD;
+      if (e.kind() != AgentException.Kind.UNREACHABLE) {
+        return Kind.AGENT; // it refused query: an agent lives here
+      }
+      return e.getCause() instanceof java.net.SocketTimeoutException ? Kind.HUNG : Kind.DEAD;
     }
+  }
+
+  /** The extension names of a {@code query} answer; what cannot be read is left out. */
+  private static List<String> extensionNames(byte[] contents) {
+    List<String> names = new ArrayList<>();
+    SshReader r = new SshReader(contents);
+    try {
+      while (r.hasRemaining()) {
+        names.add(r.readUtf8());
+      }
+    } catch (ProtocolException e) {
+      // a malformed tail: keep what was readable
+    }
+    return names;
+  }
+
+  /** The fix when SSH_AUTH_SOCK points at GNOME's agent: which agent it is decides how to turn it off. */
+  private static String gnomeFix(boolean gcr) {
+    String front = "keep GNOME behind keymux (the default `gnome` backend fronts it) and set SSH_AUTH_SOCK after login: "
+        + "eval \"$(keymux env)\"; or turn GNOME's ssh agent off: ";
+    return front + (gcr
+        ? "systemctl --user disable --now gcr-ssh-agent.socket"
+        : "cp /etc/xdg/autostart/gnome-keyring-ssh.desktop ~/.config/autostart/ && echo Hidden=true >> "
+            + "~/.config/autostart/gnome-keyring-ssh.desktop   (gnome-keyring 42 and older)");
   }
 
   @Override
@@ -92,6 +119,9 @@ final class DoctorCommand implements Callable<Integer> {
     Kind keymux = probe(ours);
     if (keymux == Kind.KEYMUX) {
       ok("keymux answers on " + ours);
+    } else if (keymux == Kind.HUNG) {
+      problem("something on " + ours + " accepts connections but does not answer",
+          "stop the process holding the socket (ss -xlp | grep " + ours + "), then start keymux again: keymux serve");
     } else {
       problem("keymux is not running on " + ours, "start it: keymux serve   (or enable the systemd user unit)");
     }
@@ -107,12 +137,12 @@ final class DoctorCommand implements Callable<Integer> {
       Kind k = probe(p);
       if (k == Kind.KEYMUX) {
         ok("SSH_AUTH_SOCK points at keymux (" + sock + ")");
-      } else if (p.equals(gnome) || p.equals(gcr)) {
-        problem("SSH_AUTH_SOCK points at GNOME Keyring's agent (" + sock + "), not at keymux",
-            "keep GNOME behind keymux (the default `gnome` backend fronts it) and set SSH_AUTH_SOCK after login: "
-                + "eval \"$(keymux env)\"; or turn GNOME's ssh component off: "
-                + "cp /etc/xdg/autostart/gnome-keyring-ssh.desktop ~/.config/autostart/ && echo Hidden=true >> "
-                + "~/.config/autostart/gnome-keyring-ssh.desktop");
+      } else if (p.equals(gcr)) {
+        problem("SSH_AUTH_SOCK points at GNOME's gcr-ssh-agent (" + sock + "), not at keymux", gnomeFix(true));
+      } else if (p.equals(gnome)) {
+        problem("SSH_AUTH_SOCK points at GNOME Keyring's agent (" + sock + "), not at keymux", gnomeFix(false));
+      } else if (k == Kind.HUNG) {
+        problem("SSH_AUTH_SOCK=" + sock + " accepts connections but does not answer", "eval \"$(keymux env)\"");
       } else if (k == Kind.DEAD) {
         problem("SSH_AUTH_SOCK=" + sock + " leads to no agent (stale)", "eval \"$(keymux env)\"");
       } else {
@@ -129,6 +159,8 @@ final class DoctorCommand implements Callable<Integer> {
       Kind k = probe(other);
       if (k == Kind.DEAD) {
         problem("stale agent socket " + other + " (nothing answers)", "rm " + other);
+      } else if (k == Kind.HUNG) {
+        note("an agent on " + other + " accepts connections but does not answer");
       } else {
         note("another agent answers on " + other + (k == Kind.KEYMUX ? " (a keymux)" : "")
             + "; to use its keys through keymux: keymux.backends.x { type = agent, socket = \"" + other + "\" }");

@@ -1,6 +1,7 @@
 package dev.keymux.cli;
 
 import dev.keymux.core.agent.AgentException;
+import dev.keymux.core.agent.Health;
 import dev.keymux.core.agent.KeyBlob;
 import dev.keymux.core.agent.Session;
 import dev.keymux.core.client.AgentClient;
@@ -71,6 +72,8 @@ final class ListCommand implements Callable<Integer> {
           String detail = reader.readUtf8();
           if (!up) {
             out.println("backend " + name + ": " + detail);
+          } else if (!detail.equals(Health.ok().detail())) {
+            out.println("note: backend " + name + ": " + detail); // up, nothing to fix (e.g. GNOME not running)
           }
         }
       }

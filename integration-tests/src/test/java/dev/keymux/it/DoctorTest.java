@@ -4,13 +4,17 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.keymux.testing.OpenSshAgent;
 import dev.keymux.testing.Proc;
+import dev.keymux.testing.SilentPeer;
+import dev.keymux.testing.SshAgentAt;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.newsclub.net.unix.AFUNIXServerSocket;
@@ -67,6 +71,90 @@ class DoctorTest {
       assertEquals(1, hijacked.exitCode());
       assertTrue(hijacked.stdout().contains("SSH_AUTH_SOCK points at another agent"), hijacked.stdout());
       assertTrue(hijacked.stdout().contains("type = agent, socket = \"" + other.socket() + "\""), hijacked.stdout());
+    }
+  }
+
+  private final List<SshAgentAt> agents = new ArrayList<>();
+
+  @AfterEach
+  void stopAgents() throws Exception {
+    for (SshAgentAt a : agents) {
+      a.close();
+    }
+  }
+
+  /** A real ssh-agent bound at exactly {@code socket}. */
+  private Path sshAgentAt(Path socket) throws Exception {
+    SshAgentAt a = SshAgentAt.start(socket);
+    agents.add(a);
+    return a.socket();
+  }
+
+  /** A runtime dir, a config naming keymux's socket in it, and doctor's environment. */
+  private Map<String, String> sessionEnv(Path run, Path conf) throws Exception {
+    Files.createDirectories(run);
+    Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwx------"));
+    Files.writeString(conf, "keymux.socket.path = \"" + run.resolve("agent.sock") + "\"\nkeymux.backends.files = null\n");
+    Map<String, String> env = new HashMap<>(KeymuxProcess.cleanEnv(dir));
+    env.put("TMPDIR", Files.createDirectories(dir.resolve("tmp")).toString());
+    env.put("XDG_RUNTIME_DIR", run.toString());
+    return env;
+  }
+
+  /** Doctor's verdict when SSH_AUTH_SOCK is a real agent at {@code where} under XDG_RUNTIME_DIR. */
+  private String gnomeOwnsTheSocket(String where) throws Exception {
+    Path run = dir.resolve("run");
+    Path conf = dir.resolve("k.conf");
+    Map<String, String> env = sessionEnv(run, conf);
+    env.put("SSH_AUTH_SOCK", sshAgentAt(run.resolve(where)).toString());
+    Proc.Result r = doctor(env, conf);
+    assertEquals(1, r.exitCode(), r.toString());
+    return r.stdout().replace(run.resolve(where).toString(), "SOCK");
+  }
+
+  @Test
+  void gcrSshAgentOwningTheSocketGetsTheSystemdFix() throws Exception {
+    String out = gnomeOwnsTheSocket("gcr/ssh");
+    assertTrue(out.contains("SSH_AUTH_SOCK points at GNOME's gcr-ssh-agent (SOCK)"), out);
+    assertTrue(out.contains("systemctl --user disable --now gcr-ssh-agent.socket"), out);
+    assertFalse(out.contains("gnome-keyring-ssh.desktop"), "the autostart trick does not stop gcr: " + out);
+  }
+
+  @Test
+  void gnomeKeyringOwningTheSocketGetsTheAutostartFix() throws Exception {
+    String out = gnomeOwnsTheSocket("keyring/ssh");
+    assertTrue(out.contains("SSH_AUTH_SOCK points at GNOME Keyring's agent (SOCK)"), out);
+    assertTrue(out.contains("echo Hidden=true >> ~/.config/autostart/gnome-keyring-ssh.desktop"), out);
+    assertFalse(out.contains("systemctl"), out);
+  }
+
+  @Test
+  void aLiveStrayAgentInTmpIsFound() throws Exception {
+    Path run = dir.resolve("run");
+    Path conf = dir.resolve("k.conf");
+    Map<String, String> env = sessionEnv(run, conf);
+    Path stray = sshAgentAt(Path.of(env.get("TMPDIR")).resolve("ssh-XXXXk3yMuX").resolve("agent.4242"));
+    Proc.Result r = doctor(env, conf);
+    assertTrue(r.stdout().contains("NOTE     another agent answers on " + stray + "; to use its keys through keymux"), r.stdout());
+    assertFalse(r.stdout().contains("stale agent socket " + stray), r.stdout());
+  }
+
+  @Test
+  void aKeymuxWithAHungUpstreamIsNotTakenForStale() throws Exception {
+    Path run = dir.resolve("run");
+    Path conf = dir.resolve("k.conf");
+    Map<String, String> env = sessionEnv(run, conf);
+    Path hung = dir.resolve("hung/agent.sock");
+    Files.createDirectories(hung.getParent());
+    try (SilentPeer silent = new SilentPeer(hung)) {
+      Files.writeString(conf, Files.readString(conf) + "keymux.backends.hung { type = agent, socket = \"" + hung + "\" }\n");
+      try (KeymuxProcess keymux = KeymuxProcess.start(dir, Map.of("XDG_RUNTIME_DIR", run.toString()), "--config", conf.toString())) {
+        env.put("SSH_AUTH_SOCK", keymux.socket.toString());
+        Proc.Result r = doctor(env, conf);
+        assertTrue(r.stdout().contains("OK       keymux answers on " + keymux.socket), r.stdout());
+        assertTrue(r.stdout().contains("OK       SSH_AUTH_SOCK points at keymux"), r.stdout());
+        assertFalse(r.stdout().contains("stale"), r.stdout());
+      }
     }
   }
 }

@@ -46,10 +46,14 @@ final class KeymuxProcess implements AutoCloseable {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
-  /** A clean environment for keymux and the OpenSSH tools in a test: private HOME, no agent. */
+  /**
+   * A clean environment for keymux and the OpenSSH tools in a test: private HOME, no agent, no
+   * session bus (a test that wants GNOME Keyring passes its own DBUS_SESSION_BUS_ADDRESS).
+   */
   static Map<String, String> cleanEnv(Path home) {
     Map<String, String> env = new HashMap<>(System.getenv());
-    env.keySet().removeIf(k -> k.startsWith("SSH_") || k.equals("DISPLAY") || k.startsWith("XDG_") || k.equals("KEYMUX_CONFIG"));
+    env.keySet().removeIf(k -> k.startsWith("SSH_") || k.equals("DISPLAY") || k.startsWith("XDG_") || k.equals("KEYMUX_CONFIG")
+        || k.equals("DBUS_SESSION_BUS_ADDRESS"));
     env.put("HOME", home.toString());
     env.put("XDG_CONFIG_HOME", home.resolve(".config").toString());
     return env;

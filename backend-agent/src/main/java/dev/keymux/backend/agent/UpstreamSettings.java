@@ -4,10 +4,9 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import dev.keymux.core.agent.BackendConfig;
 import java.nio.file.Path;
-import java.time.Duration;
 
 /** The settings of one `agent` backend, read eagerly; defaults come from reference.conf. */
-record UpstreamSettings(Path socket, Duration requestTimeout, Duration backoff, Duration maxBackoff, Duration connectTimeout) {
+record UpstreamSettings(Path socket, UpstreamTimeouts timeouts) {
 
   /** Replaces $NAME and ${NAME} with environment variables; an unknown variable is an error. */
   static String expand(String s, java.util.Map<String, String> env) {
@@ -43,17 +42,7 @@ record UpstreamSettings(Path socket, Duration requestTimeout, Duration backoff, 
       }
       Path path = socket.equals("~") || socket.startsWith("~/") ? home.resolve(socket.substring(Math.min(2, socket.length())))
           : Path.of(socket).toAbsolutePath();
-      Duration timeout = c.getDuration("request-timeout");
-      Duration backoff = c.getDuration("backoff");
-      Duration max = c.getDuration("max-backoff");
-      if (timeout.isZero() || timeout.isNegative() || backoff.isNegative() || max.compareTo(backoff) < 0) {
-        throw new IllegalArgumentException("backend " + name + ": request-timeout must be positive and max-backoff >= backoff");
-      }
-      Duration connect = c.getDuration("connect-timeout");
-      if (connect.isZero() || connect.isNegative()) {
-        throw new IllegalArgumentException("backend " + name + ": connect-timeout must be positive");
-      }
-      return new UpstreamSettings(path, timeout, backoff, max, connect);
+      return new UpstreamSettings(path, UpstreamTimeouts.from(name, c));
     } catch (ConfigException e) {
       throw new IllegalArgumentException("backend " + name + ": " + e.getMessage(), e);
     }

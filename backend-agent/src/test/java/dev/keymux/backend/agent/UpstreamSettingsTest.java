@@ -22,8 +22,8 @@ class UpstreamSettingsTest {
     assertEquals(Path.of("/tmp/me.sock"), parse("socket = \"/tmp/$U.sock\"", env).socket());
     assertEquals(home.resolve(".1password/agent.sock"), parse("socket = \"~/.1password/agent.sock\"", env).socket());
     UpstreamSettings d = parse("socket = /x", env);
-    assertEquals(Duration.ofSeconds(10), d.requestTimeout());
-    assertEquals(Duration.ofSeconds(2), d.connectTimeout());
+    assertEquals(Duration.ofSeconds(10), d.timeouts().request());
+    assertEquals(Duration.ofSeconds(2), d.timeouts().connect());
   }
 
   @Test

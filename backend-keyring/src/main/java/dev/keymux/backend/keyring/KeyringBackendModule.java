@@ -4,6 +4,7 @@ import com.google.inject.Binder;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import dev.keymux.backend.agent.UpstreamAgentBackend;
+import dev.keymux.backend.agent.UpstreamTimeouts;
 import dev.keymux.core.agent.Backend;
 import dev.keymux.core.agent.BackendConfig;
 import dev.keymux.core.agent.BackendFactory;
@@ -11,11 +12,13 @@ import dev.keymux.core.agent.BackendModule;
 import dev.keymux.core.keyring.KeyringDefaults;
 import jakarta.inject.Inject;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * Contributes backend type {@code keyring}: the GNOME Keyring / gcr SSH agent as an upstream,
@@ -32,15 +35,22 @@ public final class KeyringBackendModule implements BackendModule {
         .setDefault().to(SecretServiceStore.class);
   }
 
-  /** Where GNOME's agent listens, newest first: gcr-ssh-agent (GNOME 43+), gnome-keyring <= 42. */
-  static Supplier<Path> gnomeSocket(Map<String, String> env) {
+  /** The health detail while no GNOME agent socket exists. */
+  static final String NOT_RUNNING = "GNOME Keyring not running";
+
+  /**
+   * Where GNOME's agent listens now, newest first: gcr-ssh-agent (GNOME 43+,
+   * {@code $XDG_RUNTIME_DIR/gcr/ssh}), else gnome-keyring <= 42 ({@code keyring/ssh}); empty when
+   * neither exists or XDG_RUNTIME_DIR is not set.
+   */
+  static Supplier<Optional<Path>> gnomeSocket(Map<String, String> env) {
     return () -> {
       String xdg = env.getOrDefault("XDG_RUNTIME_DIR", "");
       if (xdg.isEmpty()) {
-        return Path.of("/nonexistent/XDG_RUNTIME_DIR-is-not-set/keyring/ssh");
+        return Optional.empty();
       }
-      Path gcr = Path.of(xdg, "gcr", "ssh");
-      return Files.exists(gcr) ? gcr : Path.of(xdg, "keyring", "ssh");
+      return Stream.of(Path.of(xdg, "gcr", "ssh"), Path.of(xdg, "keyring", "ssh"))
+          .filter(p -> Files.exists(p, LinkOption.NOFOLLOW_LINKS)).findFirst();
     };
   }
 
@@ -60,14 +70,16 @@ public final class KeyringBackendModule implements BackendModule {
     @Override
     public Backend create(String name, Config settings) {
       Config c = BackendConfig.withDefaults(TYPE, name, settings);
+      UpstreamTimeouts timeouts = UpstreamTimeouts.from(name, c);
+      String socket;
       try {
-        String socket = c.getString("socket");
-        Supplier<Path> where = socket.isEmpty() ? gnomeSocket(defaults.askpassEnv()) : () -> Path.of(socket);
-        Duration timeout = c.getDuration("request-timeout");
-        return new UpstreamAgentBackend(name, where, timeout, Duration.ofSeconds(1), Duration.ofSeconds(30), Clock.systemUTC());
+        socket = c.getString("socket");
       } catch (ConfigException e) {
         throw new IllegalArgumentException("backend " + name + ": " + e.getMessage(), e);
       }
+      Supplier<Optional<Path>> where = socket.isEmpty() ? gnomeSocket(defaults.askpassEnv())
+          : () -> Optional.of(Path.of(socket));
+      return new UpstreamAgentBackend(name, where, NOT_RUNNING, timeouts, Clock.systemUTC());
     }
   }
 }

@@ -14,7 +14,13 @@ public class AgentException extends Exception {
     /** The operation was attempted and failed (refused, key unknown, token error, ...). */
     FAILED,
     /** A supported extension failed: reply SSH_AGENT_EXTENSION_FAILURE. */
-    EXTENSION_FAILED
+    EXTENSION_FAILED,
+    /**
+     * The agent could not be talked to: no socket, connection refused (a stale socket), no
+     * answer in time, or a broken or garbled stream. Says nothing about the request itself;
+     * an upstream failing this way is down until it answers again.
+     */
+    UNREACHABLE
   }
 
   private final Kind kind;
@@ -43,5 +49,9 @@ public class AgentException extends Exception {
 
   public static AgentException failed(String message, Throwable cause) {
     return new AgentException(Kind.FAILED, message, cause);
+  }
+
+  public static AgentException unreachable(String message, Throwable cause) {
+    return new AgentException(Kind.UNREACHABLE, message, cause);
   }
 }

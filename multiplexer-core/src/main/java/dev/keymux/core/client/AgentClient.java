@@ -23,13 +23,19 @@ import org.newsclub.net.unix.AFUNIXSocketAddress;
  * An {@link Agent} that talks to another agent's socket (OpenSSH ssh-agent, gpg-agent, a
  * forwarded agent, keymux itself). One client is one connection, so per-connection state such as
  * session bindings stays with it; requests on it are serialized. A timeout or broken stream
- * closes the connection: the next request reconnects.
+ * closes the connection and the next request opens a new one: {@link #connect()} tells a caller
+ * that keeps per-connection state when that happened. Failures to reach the agent are
+ * {@link AgentException.Kind#UNREACHABLE}; once {@link #close() closed}, the client never
+ * connects again.
  */
 public final class AgentClient implements Agent, AutoCloseable {
   private final Path socket;
   private final Duration timeout;
   private final Duration connectTimeout;
-  private AFUNIXSocket connection;
+  /** Replaced only under {@code this}; read without it by {@link #close()}. */
+  private volatile AFUNIXSocket connection;
+  private volatile boolean closed;
+  private long generation; // guarded by this: connections opened so far
 
   public AgentClient(Path socket, Duration timeout) {
     this(socket, timeout, timeout);
@@ -49,30 +55,72 @@ public final class AgentClient implements Agent, AutoCloseable {
     return socket;
   }
 
-  /** Sends one request and returns the decoded response. */
+  /**
+   * Opens the connection unless one is open, and returns its generation: a number that changes
+   * whenever a new connection replaces a dropped one. State told to the agent over the old
+   * connection (session bindings) is gone and must be told again when it changes.
+   */
+  public synchronized long connect() throws AgentException {
+    open();
+    return generation;
+  }
+
+  private static int millis(Duration d) {
+    return (int) Math.min(Integer.MAX_VALUE, d.toMillis());
+  }
+
+  private AgentException closedError() {
+    return AgentException.failed("client of the agent at " + socket + " is closed");
+  }
+
+  private AFUNIXSocket open() throws AgentException {
+    if (closed) {
+      throw closedError();
+    }
+    AFUNIXSocket c = connection;
+    if (c != null && !c.isClosed()) {
+      return c;
+    }
+    try {
+      c = AFUNIXSocket.newInstance();
+      c.connect(AFUNIXSocketAddress.of(socket.toFile()), millis(connectTimeout));
+      c.setSoTimeout(millis(timeout));
+    } catch (IOException e) {
+      closeQuietly(c);
+      throw AgentException.unreachable("agent at " + socket + ": " + e.getMessage(), e);
+    }
+    connection = c;
+    generation++;
+    if (closed) { // close() ran meanwhile and may have missed this connection
+      disconnect();
+      throw closedError();
+    }
+    return c;
+  }
+
+  /** Sends one request and returns the decoded response, connecting first if needed. */
   public synchronized AgentResponse call(AgentRequest request) throws AgentException {
     byte[] body = AgentCodec.encodeRequest(request);
     try {
-      if (connection == null || connection.isClosed()) {
-        connection = AFUNIXSocket.newInstance();
-        connection.connect(AFUNIXSocketAddress.of(socket.toFile()), (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()));
-        connection.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
-      }
-      FrameIO.writeFrame(connection.getOutputStream(), body);
-      byte[] reply = FrameIO.readFrame(connection.getInputStream());
+      AFUNIXSocket c = open();
+      FrameIO.writeFrame(c.getOutputStream(), body);
+      byte[] reply = FrameIO.readFrame(c.getInputStream());
       if (reply == null) {
         throw new IOException("agent closed the connection");
       }
       return AgentCodec.decodeResponse(reply);
     } catch (SocketTimeoutException e) {
       disconnect();
-      throw AgentException.failed("agent at " + socket + " did not answer within " + timeout.toMillis() + " ms");
+      throw AgentException.unreachable("agent at " + socket + " did not answer within " + timeout.toMillis() + " ms", e);
     } catch (IOException e) {
       disconnect();
-      throw AgentException.failed("agent at " + socket + ": " + e.getMessage(), e);
+      if (closed) {
+        throw closedError();
+      }
+      throw AgentException.unreachable("agent at " + socket + ": " + e.getMessage(), e);
     } catch (ProtocolException e) {
       disconnect();
-      throw AgentException.failed("agent at " + socket + " sent a malformed reply: " + e.getMessage());
+      throw AgentException.unreachable("agent at " + socket + " sent a malformed reply: " + e.getMessage(), e);
     } finally {
       java.util.Arrays.fill(body, (byte) 0);
     }
@@ -161,18 +209,28 @@ public final class AgentClient implements Agent, AutoCloseable {
   }
 
   private void disconnect() {
-    if (connection != null) {
+    AFUNIXSocket c = connection;
+    connection = null;
+    closeQuietly(c);
+  }
+
+  private static void closeQuietly(AFUNIXSocket c) {
+    if (c != null) {
       try {
-        connection.close();
+        c.close();
       } catch (IOException ignored) {
         // already broken
       }
-      connection = null;
     }
   }
 
+  /**
+   * Closes the connection at once, without waiting for a request in flight (it fails), and for
+   * good: later requests fail instead of reconnecting.
+   */
   @Override
-  public synchronized void close() {
-    disconnect();
+  public void close() {
+    closed = true;
+    closeQuietly(connection);
   }
 }
