@@ -192,12 +192,12 @@ final class Daemon implements AutoCloseable {
       if (!s.expires().isZero()) {
         AgentServer srv = scoped.stream().filter(a -> a.socketPath().equals(s.path())).findFirst().orElseThrow();
         timers.schedule(() -> {
-          log.info("socket {} expired after {}; removed", s.name(), s.expires());
-          srv.close();
+          log.info("socket {} expired after {}; removed", s.name(), SshTime.format(s.expires()));
+          srv.closeForGood();
         }, s.expires().toMillis(), TimeUnit.MILLISECONDS);
       }
       log.info("scoped socket {} at {}: backends {}{}{}", s.name(), s.path(), s.backends(),
-          s.keys().isEmpty() ? "" : ", keys " + s.keys(), s.expires().isZero() ? "" : ", expires in " + s.expires());
+          s.keys().isEmpty() ? "" : ", keys " + s.keys(), s.expires().isZero() ? "" : ", expires in " + SshTime.format(s.expires()));
     }
     reloader.start();
     log.info("keymux serving {} backend(s): {}", multiplexer.backends().size(),

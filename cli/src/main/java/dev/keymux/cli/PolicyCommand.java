@@ -171,7 +171,7 @@ final class PolicyCommand implements Runnable {
       out.println((r == null ? "  no rule matches; default action applies" : "  " + r.label() + ": matches"));
       String action = v.action().name().toLowerCase();
       out.println();
-      out.println("decision: " + action + (r != null && !r.remember().isZero() ? " (a yes is remembered " + r.remember() + ")" : "")
+      out.println("decision: " + action + (r != null && !r.remember().isZero() ? " (a yes is remembered " + SshTime.format(r.remember()) + ")" : "")
           + (r != null && !r.prefer().isEmpty() ? "; signs with " + r.prefer() + " first" : ""));
       return 0;
     }

@@ -42,4 +42,22 @@ final class SshTime {
     }
     return Duration.ofSeconds(total);
   }
+
+  /** A duration as people write it in the config and in OpenSSH time format: 90s → "1m30s", 8h → "8h". */
+  static String format(Duration d) {
+    long s = d.toSeconds();
+    if (s == 0) {
+      return d.isZero() ? "0" : d.toMillis() + "ms";
+    }
+    StringBuilder out = new StringBuilder();
+    long[] units = {86400, 3600, 60, 1};
+    String[] names = {"d", "h", "m", "s"};
+    for (int i = 0; i < units.length; i++) {
+      if (s >= units[i]) {
+        out.append(s / units[i]).append(names[i]);
+        s %= units[i];
+      }
+    }
+    return out.toString();
+  }
 }

@@ -19,4 +19,14 @@ class SshTimeTest {
   void rejectsAnythingElse(String text) {
     assertThrows(IllegalArgumentException.class, () -> SshTime.parse(text));
   }
+
+  @org.junit.jupiter.api.Test
+  void formatWritesWhatParseReads() {
+    for (String t : java.util.List.of("6s", "10m", "1m30s", "8h", "1d2h", "1h0m5s")) {
+      java.time.Duration d = SshTime.parse(t);
+      org.junit.jupiter.api.Assertions.assertEquals(d, SshTime.parse(SshTime.format(d)), t);
+    }
+    org.junit.jupiter.api.Assertions.assertEquals("1h5s", SshTime.format(java.time.Duration.ofSeconds(3605)));
+    org.junit.jupiter.api.Assertions.assertEquals("0", SshTime.format(java.time.Duration.ZERO));
+  }
 }

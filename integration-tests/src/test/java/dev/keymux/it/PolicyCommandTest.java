@@ -66,7 +66,7 @@ class PolicyCommandTest {
     assertEquals(0, r.exitCode(), r.toString());
     assertTrue(r.stdout().contains("'ci-only' (rule #1, keymux.conf:4): not matched: client uid"), r.stdout());
     assertTrue(r.stdout().contains("'git-to-github' (rule #2, keymux.conf:5): matches"), r.stdout());
-    assertTrue(r.stdout().contains("decision: confirm (a yes is remembered PT10M)"), r.stdout());
+    assertTrue(r.stdout().contains("decision: confirm (a yes is remembered 10m)"), r.stdout());
     assertTrue(r.stdout().contains("host:     github.com (host key ssh-ed25519 " + TestKeys.fingerprint(host)), r.stdout());
 
     Proc.Result other = keymux("policy", "explain", "--config", conf.toString(), "--key", "SHA256:abc",

@@ -174,19 +174,53 @@ class ScopedSocketContainerTest {
   void aSocketWithAnExpiryIsRemovedOnTime() throws Exception {
     Path sock = dir.resolve("keymux").resolve("run").resolve("short").resolve("agent.sock");
     String line = keymux.log().lines().filter(l -> l.contains("scoped socket short")).findFirst().orElse("");
-    assertTrue(line.contains("expires in PT6S"), keymux.log());
+    assertTrue(line.contains("expires in 6s"), keymux.log());
     long deadline = System.currentTimeMillis() + 20_000;
     while (Files.exists(sock) && System.currentTimeMillis() < deadline) {
       Thread.sleep(100);
     }
     assertFalse(Files.exists(sock), "removed after 6 s");
     assertFalse(Files.exists(sock.getParent()), "its private directory too");
-    assertTrue(keymux.log().contains("socket short expired after PT6S; removed"), keymux.log());
+    assertTrue(keymux.log().contains("socket short expired after 6s; removed"), keymux.log());
     // The log's own timestamps say when: start line and expiry line 6 s apart (±1.5 s).
     java.time.LocalTime started = java.time.LocalTime.parse(line.substring(0, 12));
     java.time.LocalTime expired = java.time.LocalTime.parse(keymux.log().lines()
         .filter(l -> l.contains("socket short expired")).findFirst().orElseThrow().substring(0, 12));
     long ms = Duration.between(started, expired).toMillis();
     assertTrue(ms > 4500 && ms < 7500, "expired " + ms + " ms after start");
+  }
+
+  @Test
+  void aContainerThatMountedTheDirectoryGetsItsAgentBackWhenKeymuxRestarts() throws Exception {
+    Path d = Files.createDirectories(dir.resolve("restart"));
+    Path conf = Files.writeString(d.resolve("keymux.conf"), """
+        keymux {
+          backends { files = null, gnome = null, deploy { type = file, paths = ["%s/*"] } }
+          sockets.box { backends = [deploy], keys = ["deploy-*"], allow-uids = [0] }
+        }
+        """.formatted(deployKey.getParent()));
+    Path box = d.resolve("run").resolve("box");
+    KeymuxProcess first = KeymuxProcess.start(d, Map.of(), "--config", conf.toString());
+    waitForSocket(box.resolve("agent.sock"));
+    try (GenericContainer<?> c = container(box, null)) {
+      c.start();
+      assertEquals(0, c.execInContainer("ssh-add", "-l").getExitCode());
+      first.close();
+      assertTrue(Files.isDirectory(box), "the mounted directory outlives keymux");
+      assertNotEquals(0, c.execInContainer("ssh-add", "-l").getExitCode(), "no agent while keymux is down");
+      try (KeymuxProcess second = KeymuxProcess.start(d, Map.of(), "--config", conf.toString())) {
+        waitForSocket(box.resolve("agent.sock"));
+        Container.ExecResult r = c.execInContainer("ssh-add", "-l");
+        assertEquals(0, r.getExitCode(), "the same container, no remount: " + r.getStderr());
+        assertTrue(r.getStdout().contains(TestKeys.fingerprint(deployKey)), r.getStdout());
+      }
+    }
+  }
+
+  private static void waitForSocket(Path sock) throws InterruptedException {
+    for (int i = 0; i < 200 && !Files.exists(sock); i++) {
+      Thread.sleep(50);
+    }
+    assertTrue(Files.exists(sock), sock + " appears");
   }
 }

@@ -297,7 +297,7 @@ public record PolicySettings(List<PolicyRule> rules, Action defaultAction, List<
         String p = get(() -> s.getString("path"), "");
         Path socketPath = p.isEmpty() ? mainSocket.resolveSibling(name).resolve("agent.sock")
             : Path.of(expandHome(p, home)).toAbsolutePath();
-        int mode = get(() -> mode(s), 0600);
+        int mode = get(() -> mode(s, path + ".mode"), 0600);
         Set<Integer> uids = get(() -> Set.copyOf(s.getIntList("allow-uids")), Set.of());
         Set<Integer> gids = get(() -> Set.copyOf(s.getIntList("allow-gids")), Set.of());
         Duration expires = get(() -> s.getDuration("expires"), Duration.ZERO);
@@ -325,16 +325,21 @@ public record PolicySettings(List<PolicyRule> rules, Action defaultAction, List<
       return out;
     }
 
-    private static int mode(Config s) {
+    private static int mode(Config s, String path) {
       String m = s.getString("mode");
       try {
         int mode = Integer.parseInt(m, 8);
         if (mode < 0 || mode > 0777 || (mode & 0600) != 0600) {
           throw new NumberFormatException();
         }
+        if ((mode & 0060) != 0 && (mode & 0060) != 0060 || (mode & 0006) != 0 && (mode & 0006) != 0006) {
+          // Connecting to a Unix socket needs write permission; read alone lets nobody in.
+          throw new ConfigException.BadValue(s.getValue("mode").origin(), path, "'" + m
+              + "' gives read without write (or write without read); a client needs both to connect, e.g. \"0660\"");
+        }
         return mode;
       } catch (NumberFormatException e) {
-        throw new ConfigException.BadValue(s.getValue("mode").origin(), "mode",
+        throw new ConfigException.BadValue(s.getValue("mode").origin(), path,
             "must be octal permissions that include owner read/write, such as \"0600\" or \"0660\", not '" + m + "'");
       }
     }

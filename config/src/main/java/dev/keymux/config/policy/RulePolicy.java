@@ -51,7 +51,7 @@ public final class RulePolicy implements Policy {
   private final AuditLog audit;
   private final Clock clock;
   private final Path proc;
-  /** Confirmations remembered: client program + uid + key → until when. Shared across reloads. */
+  /** Confirmations remembered: socket + uid + client program + key → until when. Shared across reloads. */
   private final Map<String, Instant> remembered;
 
   public RulePolicy(PolicySettings settings, ConfirmPrompt confirm, AuditLog audit, Clock clock, Path proc,
@@ -251,7 +251,8 @@ public final class RulePolicy implements Policy {
 
     private boolean confirmed(KeyFacts kf, PolicyRule rule) {
       ClientInfo client = base.client().get();
-      String who = base.uid() + ":" + client.exe() + ":" + kf.sha256();
+      // Per socket too: /usr/bin/ssh in a container is not the host's /usr/bin/ssh.
+      String who = base.socket() + ":" + base.uid() + ":" + client.exe() + ":" + kf.sha256();
       Instant now = clock.instant();
       Instant until = remembered.get(who);
       if (until != null && now.isBefore(until)) {

@@ -71,6 +71,7 @@ class PolicySettingsTest {
           sockets.ci { modde = "0660" }
           sockets.main { backends = [added] }
           sockets.wide { backends = [added], mode = "0066" }
+          sockets.half { backends = [added], mode = "0640" }
           policy.default-action = maybe
         }
         """);
@@ -89,6 +90,7 @@ class PolicySettingsTest {
         "keymux.sockets.ci.backends: a scoped socket must name the backends it offers",
         "keymux.sockets.main: 'main' is the name of the main socket",
         "must be octal permissions that include owner read/write",
+        "'keymux.sockets.half.mode': '0640' gives read without write",
         "keymux.policy.default-action")) {
       assertTrue(all.contains(expected), "missing: " + expected + "\nin:\n" + all);
     }

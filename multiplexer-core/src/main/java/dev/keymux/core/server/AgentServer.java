@@ -251,9 +251,22 @@ public final class AgentServer implements AutoCloseable {
     }
   }
 
-  /** Stops accepting, closes every connection and removes the socket file (if this server made it). */
+  /**
+   * Stops accepting, closes every connection and removes the socket file (if this server made it).
+   * A scoped socket's directory stays: a container that mounted it sees the socket again when
+   * keymux comes back.
+   */
   @Override
-  public synchronized void close() {
+  public void close() {
+    close(false);
+  }
+
+  /** Like {@link #close()}, and a scoped socket's directory goes too (the socket expired for good). */
+  public void closeForGood() {
+    close(true);
+  }
+
+  private synchronized void close(boolean removeDirectory) {
     if (closed) {
       return;
     }
@@ -268,7 +281,7 @@ public final class AgentServer implements AutoCloseable {
     workers.shutdownNow();
     try {
       Files.deleteIfExists(socketPath);
-      if (access.ownDirectory()) {
+      if (access.ownDirectory() && removeDirectory) {
         Files.deleteIfExists(socketPath.getParent()); // only if empty: DirectoryNotEmptyException otherwise
       }
     } catch (IOException e) {
