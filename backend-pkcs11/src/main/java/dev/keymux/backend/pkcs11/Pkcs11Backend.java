@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.AttributeVector;
@@ -57,11 +58,13 @@ final class Pkcs11Backend implements Backend {
   private final String name;
   private final Pkcs11Settings settings;
   private final PinSource pins;
-  private final Object tokenLock = new Object(); // one session, one signer at a time per token
+  /** One session, one signer at a time per token; list only ever tries it. */
+  private final ReentrantLock tokenLock = new ReentrantLock();
 
   // guarded by tokenLock
-  private Token token;
-  private String tokenLabel = "";
+  private Pkcs11Modules.Lease lease;
+  private volatile Token token; // read without the lock by list()
+  private volatile String tokenLabel = ""; // read without the lock by keyState()
   private org.xipki.pkcs11.wrapper.Session session;
   private boolean loggedIn;
   private long logins; // guarded by tokenLock: which login a pin-cache timer belongs to
@@ -69,8 +72,6 @@ final class Pkcs11Backend implements Backend {
   private volatile List<Identity> identities = List.of();
   private volatile long lastScan;
   private volatile Health health = Health.ok();
-  /** Set when the token went away: the next scan re-initializes the module first. */
-  private boolean reinitializeBeforeScan;
 
   private final boolean logoutOnLock;
 
@@ -100,36 +101,51 @@ final class Pkcs11Backend implements Backend {
     // Served from the cache; a rescan only when the token is missing, and never while a
     // signature holds the token (tryLock semantics via a quick check of the scan age).
     if (token == null && System.currentTimeMillis() - lastScan > RESCAN_MILLIS) {
-      synchronized (tokenLock) {
+      tokenLock.lock();
+      try {
         if (token == null) {
           scan();
         }
+      } finally {
+        tokenLock.unlock();
       }
     }
     return identities;
   }
 
-  /** Finds the token and reads its public keys. Caller holds tokenLock. */
+  /**
+   * Finds the token and reads its public keys. A token not found may be one the library only
+   * sees after a re-initialization (SoftHSM), which is done only when no other backend of the
+   * library holds a session. Caller holds tokenLock.
+   */
   private void scan() {
     lastScan = System.currentTimeMillis();
-    if (reinitializeBeforeScan) {
-      reinitializeBeforeScan = false;
-      try {
-        Pkcs11Modules.reinitialize(Path.of(settings.module()));
-      } catch (IOException e) {
-        setHealth(Health.down(e.getMessage()));
-        return;
-      }
-    }
     try {
-      PKCS11Module module = Pkcs11Modules.get(Path.of(settings.module()));
+      if (lease == null) {
+        lease = Pkcs11Modules.lease(Path.of(settings.module()));
+      }
+      if (!findToken() && lease.reinitializeIfUnshared()) {
+        findToken();
+      }
+    } catch (IOException e) {
+      setHealth(Health.down(e.getMessage()));
+      clear();
+    }
+  }
+
+  /** True when the token was found and its keys read. Caller holds tokenLock and no session. */
+  private boolean findToken() {
+    lease.calls().lock();
+    try {
       Token found = null;
-      for (Slot slot : module.getSlotList(true)) {
-        Token t = slot.getToken();
-        TokenInfo info = t.getTokenInfo();
+      for (Slot slot : lease.module().getSlotList(true)) {
+        TokenInfo info = Pkcs11Modules.tokenInfo(slot);
+        if (info == null) {
+          continue;
+        }
         String label = info.getLabel().trim();
         if (settings.token().isEmpty() || settings.token().equals(label) || settings.token().equals(info.getSerialNumber().trim())) {
-          found = t;
+          found = slot.getToken();
           tokenLabel = label;
           break;
         }
@@ -137,53 +153,59 @@ final class Pkcs11Backend implements Backend {
       if (found == null) {
         setHealth(Health.down("token " + (settings.token().isEmpty() ? "" : "'" + settings.token() + "' ") + "not present"));
         clear();
-        reinitializeBeforeScan = true;
-        return;
+        return false;
       }
       org.xipki.pkcs11.wrapper.Session s = found.openSession(false);
-      Map<KeyBlob, TokenKey> next = new LinkedHashMap<>();
-      for (long handle : s.findObjectsSingle(new AttributeVector().class_(CKO_PUBLIC_KEY), 1024)) {
-        try {
-          TokenKey k = readPublicKey(s, handle);
-          if (settings.selects(k.label(), HexFormat.of().formatHex(k.id()))) {
-            next.putIfAbsent(k.blob(), k);
-          }
-        } catch (IllegalArgumentException e) {
-          log.warn("backend {}: skipping a key on token '{}': {}", name, tokenLabel, e.getMessage());
-        }
-      }
-      // Tokens such as YubiKey PIV may hold a key's public half only inside an X.509
-      // certificate: offer those keys too, as OpenSSH's ssh-pkcs11 does.
-      for (long handle : s.findObjectsSingle(new AttributeVector().class_(CKO_CERTIFICATE).certificateType(CKC_X_509), 1024)) {
-        try {
-          AttributeVector a = s.getAttrValues(handle, CKA_ID, CKA_LABEL, CKA_VALUE);
-          byte[] id = a.id() == null ? new byte[0] : a.id();
-          String label = a.label() == null ? HexFormat.of().formatHex(id) : a.label();
-          TokenKey k = TokenKey.fromCertificate(id, label, a.value());
-          if (settings.selects(k.label(), HexFormat.of().formatHex(id)) && !next.containsKey(k.blob())) {
-            next.put(k.blob(), k);
-          }
-        } catch (IllegalArgumentException e) {
-          log.warn("backend {}: skipping a certificate on token '{}': {}", name, tokenLabel, e.getMessage());
-        }
-      }
       token = found;
       session = s;
+      lease.holdsSession(true);
       loggedIn = false;
+      Map<KeyBlob, TokenKey> next = readKeys(s);
       keys = Map.copyOf(next);
       List<Identity> ids = new ArrayList<>();
       next.values().forEach(k -> ids.add(new Identity(k.blob(), k.label(), name)));
       identities = List.copyOf(ids);
       setHealth(Health.ok());
       log.info("backend {}: token '{}' offers {} key(s)", name, tokenLabel, ids.size());
-    } catch (IOException e) {
-      setHealth(Health.down(e.getMessage()));
-      clear();
+      return true;
     } catch (TokenException e) {
       setHealth(Health.down("token error " + errorName(e)));
       clear();
-      reinitializeBeforeScan = true;
+      return false;
+    } finally {
+      lease.calls().unlock();
     }
+  }
+
+  /** The keys the token offers, as the settings select them. Caller holds the library's calls lock. */
+  private Map<KeyBlob, TokenKey> readKeys(org.xipki.pkcs11.wrapper.Session s) throws TokenException {
+    Map<KeyBlob, TokenKey> next = new LinkedHashMap<>();
+    for (long handle : s.findObjectsSingle(new AttributeVector().class_(CKO_PUBLIC_KEY), 1024)) {
+      try {
+        TokenKey k = readPublicKey(s, handle);
+        if (settings.selects(k.label(), HexFormat.of().formatHex(k.id()))) {
+          next.putIfAbsent(k.blob(), k);
+        }
+      } catch (IllegalArgumentException e) {
+        log.warn("backend {}: skipping a key on token '{}': {}", name, tokenLabel, e.getMessage());
+      }
+    }
+    // Tokens such as YubiKey PIV may hold a key's public half only inside an X.509
+    // certificate: offer those keys too, as OpenSSH's ssh-pkcs11 does.
+    for (long handle : s.findObjectsSingle(new AttributeVector().class_(CKO_CERTIFICATE).certificateType(CKC_X_509), 1024)) {
+      try {
+        AttributeVector a = s.getAttrValues(handle, CKA_ID, CKA_LABEL, CKA_VALUE);
+        byte[] id = a.id() == null ? new byte[0] : a.id();
+        String label = a.label() == null ? HexFormat.of().formatHex(id) : a.label();
+        TokenKey k = TokenKey.fromCertificate(id, label, a.value());
+        if (settings.selects(k.label(), HexFormat.of().formatHex(id)) && !next.containsKey(k.blob())) {
+          next.put(k.blob(), k);
+        }
+      } catch (IllegalArgumentException e) {
+        log.warn("backend {}: skipping a certificate on token '{}': {}", name, tokenLabel, e.getMessage());
+      }
+    }
+    return next;
   }
 
   private void setHealth(Health h) {
@@ -219,11 +241,17 @@ final class Pkcs11Backend implements Backend {
   /** Caller holds tokenLock. */
   private void clear() {
     if (session != null) {
+      lease.calls().lock();
       try {
         session.closeSession();
       } catch (TokenException | RuntimeException ignored) {
         // the token may already be gone
+      } finally {
+        lease.calls().unlock();
       }
+    }
+    if (lease != null) {
+      lease.holdsSession(false);
     }
     token = null;
     session = null;
@@ -238,10 +266,13 @@ final class Pkcs11Backend implements Backend {
     if (key == null) {
       throw AgentException.failed("key not on token of " + name);
     }
-    synchronized (tokenLock) {
+    tokenLock.lock();
+    try {
       if (token == null) {
         throw AgentException.failed("token of " + name + " is not present");
       }
+      Pkcs11Modules.Lease l = lease; // set while the token is
+      l.calls().lock();
       try {
         login();
         long[] priv = session.findObjectsSingle(new AttributeVector().class_(CKO_PRIVATE_KEY).id(key.id()), 2);
@@ -261,12 +292,15 @@ final class Pkcs11Backend implements Backend {
           log.warn("backend {}: token '{}' is gone ({}); its keys are withdrawn until it returns", name, tokenLabel, errorName(e));
           clear();
           lastScan = 0;
-          reinitializeBeforeScan = true;
         }
         throw AgentException.failed("token '" + tokenLabel + "' refused to sign: " + errorName(e));
       } catch (TokenException e) {
         throw AgentException.failed("token '" + tokenLabel + "' failed: " + e.getMessage());
+      } finally {
+        l.calls().unlock();
       }
+    } finally {
+      tokenLock.unlock();
     }
   }
 
@@ -275,25 +309,30 @@ final class Pkcs11Backend implements Backend {
    * a wrong PIN fails the add (as in OpenSSH) rather than a later signature. The PIN is wiped.
    */
   void addWithPin(char[] pin) throws AgentException {
-    synchronized (tokenLock) {
-      try {
-        if (token == null) {
-          scan();
-        }
-        if (token == null) {
-          throw AgentException.failed(health.detail());
-        }
-        loginWith(pin);
-      } catch (PKCS11Exception e) {
-        if (e.getErrorCode() == CKR_PIN_INCORRECT) {
-          throw AgentException.failed("wrong PIN for token '" + tokenLabel + "'");
-        }
-        throw AgentException.failed("token '" + tokenLabel + "': " + errorName(e));
-      } catch (TokenException e) {
-        throw AgentException.failed("token '" + tokenLabel + "': " + e.getMessage());
-      } finally {
-        Arrays.fill(pin, '\0');
+    tokenLock.lock();
+    try {
+      if (token == null) {
+        scan();
       }
+      if (token == null) {
+        throw AgentException.failed(health.detail());
+      }
+      lease.calls().lock();
+      try {
+        loginWith(pin);
+      } finally {
+        lease.calls().unlock();
+      }
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() == CKR_PIN_INCORRECT) {
+        throw AgentException.failed("wrong PIN for token '" + tokenLabel + "'");
+      }
+      throw AgentException.failed("token '" + tokenLabel + "': " + errorName(e));
+    } catch (TokenException e) {
+      throw AgentException.failed("token '" + tokenLabel + "': " + e.getMessage());
+    } finally {
+      Arrays.fill(pin, '\0');
+      tokenLock.unlock();
     }
   }
 
@@ -310,10 +349,13 @@ final class Pkcs11Backend implements Backend {
     log.info("backend {}: logged in to token '{}'", name, tokenLabel);
     if (!settings.pinCache().isZero()) {
       LOGOUTS.schedule(() -> {
-        synchronized (tokenLock) {
+        tokenLock.lock();
+        try {
           if (logins == generation) { // not a newer login
             logout();
           }
+        } finally {
+          tokenLock.unlock();
         }
       }, settings.pinCache().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     }
@@ -321,16 +363,22 @@ final class Pkcs11Backend implements Backend {
 
   /** Ends the login (pin-cache elapsed or keymux locked): the next signature asks for the PIN. */
   private void logout() {
-    synchronized (tokenLock) {
+    tokenLock.lock();
+    try {
       if (session != null && loggedIn) {
+        lease.calls().lock();
         try {
           session.logout();
         } catch (TokenException | RuntimeException e) {
           log.debug("logout failed", e);
+        } finally {
+          lease.calls().unlock();
         }
         loggedIn = false;
         log.info("backend {}: logged out of token '{}'", name, tokenLabel);
       }
+    } finally {
+      tokenLock.unlock();
     }
   }
 
@@ -449,8 +497,15 @@ final class Pkcs11Backend implements Backend {
 
   @Override
   public void close() {
-    synchronized (tokenLock) {
+    tokenLock.lock();
+    try {
       clear();
+      if (lease != null) {
+        lease.close();
+        lease = null;
+      }
+    } finally {
+      tokenLock.unlock();
     }
   }
 }
