@@ -37,17 +37,23 @@ import org.xipki.pkcs11.wrapper.TokenInfo;
 
 /**
  * Keys on PKCS#11 tokens. Keys are listed from public key objects (no PIN needed) and cached;
- * the cache is rebuilt when the token disappears or comes back. Signing logs in once (PIN from
- * the configured source, never retried automatically: tokens lock after a few wrong PINs) and
- * is serialized per token. A token error that means "gone" (removed, not present, handles
- * invalid) drops the token; the next list looks for it again — no restart.
+ * list serves the cache and, at most once per {@link #CHECK_MILLIS} and only when no signature
+ * holds the token, checks that the token is still there and re-reads its keys, so a removed
+ * token's keys vanish and keys added to a present token appear without a signature failing
+ * first. Signing logs in once (PIN from the configured source, never retried automatically:
+ * tokens lock after a few wrong PINs) and is serialized per token. A token error that means
+ * "gone" (removed, not present, handles invalid) drops the token; list looks for it again every
+ * {@link #RESCAN_MILLIS} — no restart.
  */
 final class Pkcs11Backend implements Backend {
   private static final Logger log = LoggerFactory.getLogger(Pkcs11Backend.class);
   /** Errors after which the token is treated as gone and re-enumerated. */
   private static final Set<Long> GONE = Set.of(CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_SESSION_HANDLE_INVALID,
       CKR_OBJECT_HANDLE_INVALID, CKR_GENERAL_ERROR, CKR_DEVICE_ERROR, CKR_SLOT_ID_INVALID);
-  private static final long RESCAN_MILLIS = 2000;
+  /** How often list checks a present token (presence, keys added or removed). */
+  static final long CHECK_MILLIS = 1000;
+  /** How often list looks for a missing token (this may re-initialize the library). */
+  static final long RESCAN_MILLIS = 2000;
   private static final java.util.concurrent.ScheduledExecutorService LOGOUTS =
       java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "keymux-pkcs11-logout");
@@ -98,19 +104,84 @@ final class Pkcs11Backend implements Backend {
 
   @Override
   public List<Identity> list(Session s) {
-    // Served from the cache; a rescan only when the token is missing, and never while a
-    // signature holds the token (tryLock semantics via a quick check of the scan age).
-    if (token == null && System.currentTimeMillis() - lastScan > RESCAN_MILLIS) {
-      tokenLock.lock();
+    // Served from the cache. A check or rescan when due, and never waiting for the token: while
+    // a signature (or its PIN prompt) holds it, the cache is the answer.
+    if (checkDue() && tokenLock.tryLock()) {
       try {
-        if (token == null) {
-          scan();
+        if (checkDue()) {
+          if (token == null) {
+            scan();
+          } else {
+            check();
+          }
         }
       } finally {
         tokenLock.unlock();
       }
     }
     return identities;
+  }
+
+  private boolean checkDue() {
+    return System.currentTimeMillis() - lastScan >= (token == null ? RESCAN_MILLIS : CHECK_MILLIS);
+  }
+
+  /**
+   * Checks that the token is still there (C_GetTokenInfo fails once it is gone, and the slot may
+   * hold another token now) and re-reads its keys. Caller holds tokenLock; the token is set.
+   */
+  private void check() {
+    lastScan = System.currentTimeMillis();
+    boolean replaced = false;
+    lease.calls().lock();
+    try {
+      TokenInfo info = token.getTokenInfo();
+      if (!info.getLabel().trim().equals(tokenLabel)) {
+        log.warn("backend {}: token '{}' was replaced by '{}'", name, tokenLabel, info.getLabel().trim());
+        clear();
+        replaced = true;
+      } else {
+        List<String> skipped = new ArrayList<>();
+        Map<KeyBlob, TokenKey> next = readKeys(session, skipped);
+        if (!identitiesOf(next).equals(identities)) {
+          skipped.forEach(w -> log.warn("backend {}: {}", name, w));
+          offer(next);
+        }
+      }
+    } catch (PKCS11Exception e) {
+      if (GONE.contains(e.getErrorCode())) {
+        withdraw(e);
+      } else {
+        log.debug("backend {}: checking token '{}' failed: {}", name, tokenLabel, errorName(e));
+      }
+    } catch (TokenException e) {
+      log.debug("backend {}: checking token '{}' failed: {}", name, tokenLabel, e.getMessage());
+    } finally {
+      lease.calls().unlock();
+    }
+    if (replaced) {
+      scan();
+    }
+  }
+
+  /** The token is gone: its keys are withdrawn until a scan finds it again. Caller holds tokenLock. */
+  private void withdraw(TokenException why) {
+    clear();
+    setHealth(Health.down("token '" + tokenLabel + "' is gone (" + errorName(why) + "); its keys are withdrawn until it returns"));
+    lastScan = 0; // the next list looks for it at once (a reset reader may show it again)
+  }
+
+  private List<Identity> identitiesOf(Map<KeyBlob, TokenKey> keys) {
+    List<Identity> ids = new ArrayList<>();
+    keys.values().forEach(k -> ids.add(new Identity(k.blob(), k.label(), name)));
+    return List.copyOf(ids);
+  }
+
+  /** Caller holds tokenLock. */
+  private void offer(Map<KeyBlob, TokenKey> next) {
+    keys = Map.copyOf(next);
+    identities = identitiesOf(next);
+    log.info("backend {}: token '{}' offers {} key(s)", name, tokenLabel, next.size());
   }
 
   /**
@@ -160,13 +231,11 @@ final class Pkcs11Backend implements Backend {
       session = s;
       lease.holdsSession(true);
       loggedIn = false;
-      Map<KeyBlob, TokenKey> next = readKeys(s);
-      keys = Map.copyOf(next);
-      List<Identity> ids = new ArrayList<>();
-      next.values().forEach(k -> ids.add(new Identity(k.blob(), k.label(), name)));
-      identities = List.copyOf(ids);
+      List<String> skipped = new ArrayList<>();
+      Map<KeyBlob, TokenKey> next = readKeys(s, skipped);
+      skipped.forEach(w -> log.warn("backend {}: {}", name, w));
+      offer(next);
       setHealth(Health.ok());
-      log.info("backend {}: token '{}' offers {} key(s)", name, tokenLabel, ids.size());
       return true;
     } catch (TokenException e) {
       setHealth(Health.down("token error " + errorName(e)));
@@ -177,8 +246,12 @@ final class Pkcs11Backend implements Backend {
     }
   }
 
-  /** The keys the token offers, as the settings select them. Caller holds the library's calls lock. */
-  private Map<KeyBlob, TokenKey> readKeys(org.xipki.pkcs11.wrapper.Session s) throws TokenException {
+  /**
+   * The keys the token offers, as the settings select them; why others were skipped goes to
+   * {@code skipped} (logged by the caller when the keys changed, not on every check). Caller holds
+   * the library's calls lock.
+   */
+  private Map<KeyBlob, TokenKey> readKeys(org.xipki.pkcs11.wrapper.Session s, List<String> skipped) throws TokenException {
     Map<KeyBlob, TokenKey> next = new LinkedHashMap<>();
     for (long handle : s.findObjectsSingle(new AttributeVector().class_(CKO_PUBLIC_KEY), 1024)) {
       try {
@@ -187,7 +260,7 @@ final class Pkcs11Backend implements Backend {
           next.putIfAbsent(k.blob(), k);
         }
       } catch (IllegalArgumentException e) {
-        log.warn("backend {}: skipping a key on token '{}': {}", name, tokenLabel, e.getMessage());
+        skipped.add("skipping a key on token '" + tokenLabel + "': " + e.getMessage());
       }
     }
     // Tokens such as YubiKey PIV may hold a key's public half only inside an X.509
@@ -202,7 +275,7 @@ final class Pkcs11Backend implements Backend {
           next.put(k.blob(), k);
         }
       } catch (IllegalArgumentException e) {
-        log.warn("backend {}: skipping a certificate on token '{}': {}", name, tokenLabel, e.getMessage());
+        skipped.add("skipping a certificate on token '" + tokenLabel + "': " + e.getMessage());
       }
     }
     return next;
@@ -277,6 +350,7 @@ final class Pkcs11Backend implements Backend {
         login();
         long[] priv = session.findObjectsSingle(new AttributeVector().class_(CKO_PRIVATE_KEY).id(key.id()), 2);
         if (priv.length == 0) {
+          token.getTokenInfo(); // a token deleted while logged in shows no objects: is it still there?
           throw AgentException.failed("no private key with the id of '" + key.label() + "' on token '" + tokenLabel + "'");
         }
         return sshSignature(key, priv[0], data, flags);
@@ -289,9 +363,7 @@ final class Pkcs11Backend implements Backend {
           throw AgentException.failed("token '" + tokenLabel + "' PIN is locked; unblock it with the token's tools");
         }
         if (GONE.contains(e.getErrorCode())) {
-          log.warn("backend {}: token '{}' is gone ({}); its keys are withdrawn until it returns", name, tokenLabel, errorName(e));
-          clear();
-          lastScan = 0;
+          withdraw(e);
         }
         throw AgentException.failed("token '" + tokenLabel + "' refused to sign: " + errorName(e));
       } catch (TokenException e) {

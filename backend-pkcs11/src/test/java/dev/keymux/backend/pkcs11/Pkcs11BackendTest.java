@@ -8,6 +8,7 @@ import static dev.keymux.backend.pkcs11.TestTokens.signs;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.keymux.core.agent.AgentException;
+import dev.keymux.core.agent.Identity;
 import dev.keymux.core.agent.KeyBlob;
 import dev.keymux.core.agent.Session;
 import java.util.List;
@@ -67,6 +68,81 @@ class Pkcs11BackendTest {
       assertEquals(1, askedTwo.get(), "b stayed logged in: its PIN was asked once");
       assertEquals(List.of(), a.list(Session.local()));
       assertFalse(a.health().up(), a.health().toString());
+    }
+  }
+
+  /** Calls list every 100 ms until {@code done} holds for its answer; returns how long that took. */
+  private static long listUntil(Pkcs11Backend b, java.util.function.Predicate<List<Identity>> done, long maxMillis)
+      throws InterruptedException {
+    long t0 = System.currentTimeMillis();
+    while (!done.test(b.list(Session.local()))) {
+      assertTrue(System.currentTimeMillis() - t0 < maxMillis, () -> "list did not change within " + maxMillis + " ms: "
+          + b.list(Session.local()));
+      Thread.sleep(100);
+    }
+    return System.currentTimeMillis() - t0;
+  }
+
+  @Test
+  void listDropsADeletedTokensKeysWithoutASignatureFailingFirst() throws Exception {
+    TestTokens t = TestTokens.create();
+    String one = t.token("one");
+    try (Pkcs11Backend b = backend("b", one, counting(PIN, new AtomicInteger()))) {
+      signs(b, onlyKey(b)); // logged in: a deleted token then still shows a session, without objects
+      t.deleteToken(one);
+      listUntil(b, List::isEmpty, 2500);
+      assertFalse(b.health().up(), b.health().toString());
+    }
+  }
+
+  @Test
+  void listShowsAKeyGeneratedOnAPresentTokenAndItSigns() throws Exception {
+    TestTokens t = TestTokens.create();
+    String one = t.token("one");
+    try (Pkcs11Backend b = backend("b", one, counting(PIN, new AtomicInteger()))) {
+      signs(b, onlyKey(b));
+      t.hsm.generate(one, PIN, "EC:edwards25519", "02", "added-later");
+      listUntil(b, ids -> ids.size() == 2, 2500);
+      KeyBlob added = b.list(Session.local()).stream().filter(i -> i.comment().equals("added-later")).findFirst()
+          .orElseThrow().key();
+      assertEquals("ssh-ed25519", added.type());
+      signs(b, added);
+    }
+  }
+
+  @Test
+  void listIsServedFromTheCacheWhileASignatureWaitsForThePin() throws Exception {
+    TestTokens t = TestTokens.create();
+    String one = t.token("one");
+    java.util.concurrent.CountDownLatch asked = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
+    PinSource slowUser = (label, hint) -> {
+      asked.countDown();
+      answer.await();
+      return java.util.Optional.of(PIN.toCharArray());
+    };
+    try (Pkcs11Backend b = backend("b", one, slowUser)) {
+      KeyBlob key = onlyKey(b);
+      AtomicReference<Throwable> failure = new AtomicReference<>();
+      Thread signer = new Thread(() -> {
+        try {
+          signs(b, key);
+        } catch (Throwable e) {
+          failure.set(e);
+        }
+      });
+      signer.start();
+      assertTrue(asked.await(10, java.util.concurrent.TimeUnit.SECONDS));
+      long t0 = System.nanoTime();
+      for (int i = 0; i < 5; i++) { // spans more than one check interval
+        assertEquals(List.of(key), b.list(Session.local()).stream().map(Identity::key).toList());
+        Thread.sleep(Pkcs11Backend.CHECK_MILLIS / 2);
+      }
+      assertTrue(System.nanoTime() - t0 < java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(5 * Pkcs11Backend.CHECK_MILLIS),
+          "list did not wait for the signature");
+      answer.countDown();
+      signer.join();
+      assertNull(failure.get());
     }
   }
 }
