@@ -357,7 +357,8 @@ final class Pkcs11Backend implements Backend {
       } catch (PKCS11Exception e) {
         if (e.getErrorCode() == CKR_PIN_INCORRECT) {
           loggedIn = false;
-          throw AgentException.failed("wrong PIN for token '" + tokenLabel + "' (not retried: tokens lock after a few wrong PINs)");
+          throw AgentException.failed("wrong PIN for token '" + tokenLabel + "' from " + pins.describe()
+              + " (not retried: tokens lock after a few wrong PINs)");
         }
         if (e.getErrorCode() == CKR_PIN_LOCKED) {
           throw AgentException.failed("token '" + tokenLabel + "' PIN is locked; unblock it with the token's tools");
@@ -481,6 +482,11 @@ final class Pkcs11Backend implements Backend {
     char[] p = pin.get();
     try {
       loginWith(p);
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() == CKR_PIN_INCORRECT) {
+        pins.rejected(); // env, file, keyring: not sent again
+      }
+      throw e;
     } finally {
       Arrays.fill(p, '\0');
     }

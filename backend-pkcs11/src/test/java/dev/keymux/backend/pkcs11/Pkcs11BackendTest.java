@@ -11,6 +11,15 @@ import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Identity;
 import dev.keymux.core.agent.KeyBlob;
 import dev.keymux.core.agent.Session;
+import dev.keymux.core.prompt.SecretStore;
+import dev.keymux.testing.Askpass;
+import dev.keymux.testing.Proc;
+import dev.keymux.testing.SoftHsm;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -143,6 +152,84 @@ class Pkcs11BackendTest {
       answer.countDown();
       signer.join();
       assertNull(failure.get());
+    }
+  }
+
+  /** Logs in with the right PIN from outside keymux, which resets SoftHSM's "user PIN count low". */
+  private static void rightPinFromOutside(TestTokens t, String token) {
+    Proc.run(TestTokens.T, t.hsm.env(), "/usr/bin/pkcs11-tool", "--module", SoftHsm.MODULE, "--token-label", token, "--login",
+        "--pin", PIN, "--list-objects").assertOk();
+    assertFalse(t.flags(token).contains("user PIN count low"), t.flags(token));
+  }
+
+  @Test
+  void aWrongPinFromTheEnvironmentIsSentOnceNotOnEverySignature() throws Exception {
+    TestTokens t = TestTokens.create();
+    String one = t.token("one");
+    PinSource env = PinSource.of("env:HSM_PIN", Map.of("HSM_PIN", "000000"), Duration.ofSeconds(5), Optional.empty());
+    try (Pkcs11Backend b = backend("b", one, env)) {
+      KeyBlob key = onlyKey(b);
+      AgentException first = assertThrows(AgentException.class, () -> signs(b, key));
+      assertTrue(first.getMessage().contains("wrong PIN") && first.getMessage().contains("environment variable HSM_PIN"),
+          first.getMessage());
+      assertTrue(t.flags(one).contains("user PIN count low"), "the token counted the wrong PIN: " + t.flags(one));
+      rightPinFromOutside(t, one);
+      for (int i = 0; i < 5; i++) {
+        AgentException again = assertThrows(AgentException.class, () -> signs(b, key));
+        assertTrue(again.getMessage().contains("environment variable HSM_PIN") && again.getMessage().contains("restart"),
+            again.getMessage());
+      }
+      assertFalse(t.flags(one).contains("user PIN count low"), "the wrong PIN was not sent again: " + t.flags(one));
+    }
+  }
+
+  @Test
+  void aWrongPinFileIsNotSentAgainUntilTheFileChanges() throws Exception {
+    TestTokens t = TestTokens.create();
+    String one = t.token("one");
+    Path file = Files.createTempFile("pin", "");
+    try {
+      Files.writeString(file, "000000\n");
+      PinSource pins = PinSource.of("file:" + file, Map.of(), Duration.ofSeconds(5), Optional.empty());
+      try (Pkcs11Backend b = backend("b", one, pins)) {
+        KeyBlob key = onlyKey(b);
+        assertThrows(AgentException.class, () -> signs(b, key));
+        rightPinFromOutside(t, one);
+        AgentException again = assertThrows(AgentException.class, () -> signs(b, key));
+        assertTrue(again.getMessage().contains("file " + file) && again.getMessage().contains("until the file changes"),
+            again.getMessage());
+        assertFalse(t.flags(one).contains("user PIN count low"), "the wrong PIN was not sent again: " + t.flags(one));
+        Files.writeString(file, PIN + "\n");
+        signs(b, key);
+      }
+    } finally {
+      Files.delete(file);
+    }
+  }
+
+  @Test
+  void aWrongPinInTheSecretServiceIsSkippedUntilTheEntryChanges() throws Exception {
+    TestTokens t = TestTokens.create();
+    String one = t.token("one");
+    Map<Map<String, String>, byte[]> entries = new java.util.concurrent.ConcurrentHashMap<>();
+    entries.put(Map.of(PinSource.KEYRING_ATTRIBUTE, one), "000000".getBytes());
+    SecretStore store = new SecretStore() { // stands in for the desktop's store; the token is real
+      @Override public Optional<byte[]> find(Map<String, String> attributes) {
+        return Optional.ofNullable(entries.get(attributes)).map(byte[]::clone);
+      }
+      @Override public boolean reachable() { return true; }
+      @Override public boolean store(String label, Map<String, String> attributes, byte[] secret) { return false; }
+    };
+    Path log = Files.createTempDirectory("askpass").resolve("asked.log");
+    Path askpass = Askpass.recording(log.getParent(), PIN, log);
+    PinSource pins = PinSource.of("keyring", Map.of("SSH_ASKPASS", askpass.toString()), Duration.ofSeconds(10), Optional.of(store));
+    try (Pkcs11Backend b = backend("b", one, pins)) {
+      KeyBlob key = onlyKey(b);
+      AgentException first = assertThrows(AgentException.class, () -> signs(b, key));
+      assertTrue(first.getMessage().contains("the Secret Service"), first.getMessage());
+      assertFalse(Files.exists(log), "the stored PIN was tried, nobody asked");
+      signs(b, key); // the refused entry is skipped: askpass asks, and its PIN is right
+      assertEquals(1, Files.readAllLines(log).stream().filter(l -> l.startsWith("prompt=Enter PIN")).count());
     }
   }
 }
