@@ -347,13 +347,23 @@ final class Pkcs11Backend implements Backend {
       Pkcs11Modules.Lease l = lease; // set while the token is
       l.calls().lock();
       try {
-        login();
-        long[] priv = session.findObjectsSingle(new AttributeVector().class_(CKO_PRIVATE_KEY).id(key.id()), 2);
-        if (priv.length == 0) {
-          token.getTokenInfo(); // a token deleted while logged in shows no objects: is it still there?
-          throw AgentException.failed("no private key with the id of '" + key.label() + "' on token '" + tokenLabel + "'");
+        for (int attempt = 1; ; attempt++) {
+          // A token's login belongs to the process, shared by every session on it: another
+          // backend of the same token (ssh-add -e, its pin-cache, keymux locked) may have ended it.
+          if (loggedIn && !sessionLoggedIn()) {
+            log.info("backend {}: the login to token '{}' was ended by another backend of the same token", name, tokenLabel);
+            loggedIn = false;
+          }
+          login();
+          try {
+            return signWith(key, data, flags);
+          } catch (PKCS11Exception e) {
+            if (e.getErrorCode() != CKR_USER_NOT_LOGGED_IN || attempt > 1) {
+              throw e;
+            }
+            loggedIn = false; // ended between the check and the signature: log in again, once
+          }
         }
-        return sshSignature(key, priv[0], data, flags);
       } catch (PKCS11Exception e) {
         if (e.getErrorCode() == CKR_PIN_INCORRECT) {
           loggedIn = false;
@@ -377,9 +387,29 @@ final class Pkcs11Backend implements Backend {
     }
   }
 
+  /** Caller holds tokenLock and the library's calls lock; the token is set. */
+  private byte[] signWith(TokenKey key, byte[] data, int flags) throws TokenException, AgentException {
+    long[] priv = session.findObjectsSingle(new AttributeVector().class_(CKO_PRIVATE_KEY).id(key.id()), 2);
+    if (priv.length == 0) {
+      token.getTokenInfo(); // a token deleted while logged in shows no objects: is it still there?
+      throw AgentException.failed("no private key with the id of '" + key.label() + "' on token '" + tokenLabel + "'");
+    }
+    return sshSignature(key, priv[0], data, flags);
+  }
+
+  /** Whether this backend's session is in a user state. Caller holds the library's calls lock. */
+  private boolean sessionLoggedIn() throws TokenException {
+    long state = session.getSessionInfo().getState();
+    return state == CKS_RO_USER_FUNCTIONS || state == CKS_RW_USER_FUNCTIONS;
+  }
+
   /**
    * For {@code ssh-add -s}: finds the token and logs in with the PIN the client sent, at once, so
    * a wrong PIN fails the add (as in OpenSSH) rather than a later signature. The PIN is wiped.
+   *
+   * <p>A token another backend of keymux is logged in to is refused: C_Login would answer
+   * CKR_USER_ALREADY_LOGGED_IN whatever the PIN, and the only way to check the PIN — logging out
+   * first — would end the other backend's login. Its keys are served by that backend already.
    */
   void addWithPin(char[] pin) throws AgentException {
     tokenLock.lock();
@@ -392,7 +422,18 @@ final class Pkcs11Backend implements Backend {
       }
       lease.calls().lock();
       try {
-        loginWith(pin);
+        if (sessionLoggedIn()) {
+          throw alreadyLoggedIn();
+        }
+        try {
+          session.login(CKU_USER, pin);
+        } catch (PKCS11Exception e) {
+          if (e.getErrorCode() == CKR_USER_ALREADY_LOGGED_IN) {
+            throw alreadyLoggedIn();
+          }
+          throw e;
+        }
+        loggedIn();
       } finally {
         lease.calls().unlock();
       }
@@ -409,6 +450,15 @@ final class Pkcs11Backend implements Backend {
     }
   }
 
+  private AgentException alreadyLoggedIn() {
+    return AgentException.failed("token '" + tokenLabel + "' is already logged in by another keymux backend, so the PIN sent"
+        + " with ssh-add -s cannot be checked; not added (that backend serves its keys)");
+  }
+
+  /**
+   * Logs in with a PIN from the configured source. CKR_USER_ALREADY_LOGGED_IN means another
+   * backend of this process logged in to the same token; its login serves this backend too.
+   */
   private void loginWith(char[] p) throws TokenException {
     try {
       session.login(CKU_USER, p);
@@ -417,6 +467,11 @@ final class Pkcs11Backend implements Backend {
         throw e;
       }
     }
+    loggedIn();
+  }
+
+  /** Records a login and starts its pin-cache timer. Caller holds tokenLock. */
+  private void loggedIn() {
     loggedIn = true;
     long generation = ++logins;
     log.info("backend {}: logged in to token '{}'", name, tokenLabel);
