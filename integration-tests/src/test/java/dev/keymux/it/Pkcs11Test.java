@@ -272,8 +272,39 @@ class Pkcs11Test {
           client.call(new dev.keymux.core.wire.AgentRequest.Extension("session-bind@openssh.com", bind)));
       var r = client.call(new dev.keymux.core.wire.AgentRequest.AddSmartcardKey(SoftHsm.MODULE, PIN.getBytes(), List.of()));
       assertInstanceOf(dev.keymux.core.wire.AgentResponse.Failure.class, r);
-      assertTrue(keymux.log().contains("forwarded connection"), keymux.log());
+      assertTrue(keymux.log().contains("session-bind seen"), keymux.log());
       assertEquals(List.of(), client.list(session));
+    }
+  }
+
+  @Test
+  void aConnectionThatSentAnySessionBindMayNotLoadAProviderEvenARefusedOrAuthenticationOne() throws Exception {
+    Path hostKey = TestKeys.generate(dir, "host", "ed25519", "host");
+    var add = dev.keymux.core.contract.SshAddCapture.captureOne(dir, hostKey);
+    try (KeymuxProcess keymux = plain();
+        var host = dev.keymux.core.keys.SshPrivateKey.fromAgentWire(add.keyMaterial())) {
+      byte[] sid = "session id".getBytes();
+      var addProvider = new dev.keymux.core.wire.AgentRequest.AddSmartcardKey(SoftHsm.MODULE, PIN.getBytes(), List.of());
+      // A binding whose signature does not verify (OpenSSH: session_bind_attempted).
+      try (var client = new dev.keymux.core.client.AgentClient(keymux.socket, Duration.ofSeconds(10))) {
+        byte[] refused = new dev.keymux.core.wire.SshWriter().writeString(host.publicBlob()).writeString(sid)
+            .writeString(host.sign("another id".getBytes(), 0)).writeBoolean(true).toByteArray();
+        assertInstanceOf(dev.keymux.core.wire.AgentResponse.Failure.class,
+            client.call(new dev.keymux.core.wire.AgentRequest.Extension("session-bind@openssh.com", refused)));
+        assertInstanceOf(dev.keymux.core.wire.AgentResponse.Failure.class, client.call(addProvider));
+      }
+      // A valid binding for authentication, not forwarding.
+      try (var client = new dev.keymux.core.client.AgentClient(keymux.socket, Duration.ofSeconds(10))) {
+        byte[] auth = new dev.keymux.core.wire.SshWriter().writeString(host.publicBlob()).writeString(sid)
+            .writeString(host.sign(sid, 0)).writeBoolean(false).toByteArray();
+        assertInstanceOf(dev.keymux.core.wire.AgentResponse.Success.class,
+            client.call(new dev.keymux.core.wire.AgentRequest.Extension("session-bind@openssh.com", auth)));
+        assertInstanceOf(dev.keymux.core.wire.AgentResponse.Failure.class, client.call(addProvider));
+      }
+      assertEquals(2, keymux.log().split("session-bind seen", -1).length - 1, keymux.log());
+      assertEquals(1, Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-l").exitCode(), "nothing loaded");
+      // A local connection without any binding still may.
+      Proc.run(T, sshAddPinEnv(keymux, PIN), "/usr/bin/ssh-add", "-s", SoftHsm.MODULE).assertOk();
     }
   }
 

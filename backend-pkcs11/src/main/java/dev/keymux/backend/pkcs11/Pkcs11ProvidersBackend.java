@@ -6,7 +6,6 @@ import dev.keymux.core.agent.Identity;
 import dev.keymux.core.agent.KeyBlob;
 import dev.keymux.core.agent.ProviderAllowlist;
 import dev.keymux.core.agent.Session;
-import dev.keymux.core.agent.SessionBinding;
 import dev.keymux.core.wire.AgentRequest.AddSmartcardKey;
 import dev.keymux.core.wire.AgentRequest.RemoveSmartcardKey;
 import java.io.IOException;
@@ -25,8 +24,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Tokens loaded on a client's request ({@code ssh-add -s MODULE}, removed with {@code -e}),
- * as OpenSSH's agent does: the library's real path must be on the allowlist, a connection bound
- * for forwarding may not load libraries (CVE-2023-38408), and the PIN the client sent logs in at
+ * as OpenSSH's agent does: the library's real path must be on the allowlist, a connection that
+ * sent any session-bind may not load libraries (CVE-2023-38408), and the PIN the client sent logs in at
  * once and is then wiped.
  */
 final class Pkcs11ProvidersBackend implements Backend {
@@ -86,9 +85,11 @@ final class Pkcs11ProvidersBackend implements Backend {
   public void addSmartcard(Session session, AddSmartcardKey request) throws AgentException {
     char[] pin = chars(request.pin());
     try {
-      if (session.bindings().stream().anyMatch(SessionBinding::forwarding)) {
+      // As OpenSSH's socket_is_remote: any session-bind, even a refused one, means the client
+      // came through ssh (forwarded or authenticating), and such clients may not load libraries.
+      if (session.bindAttempted() || !session.bindings().isEmpty()) {
         throw AgentException.failed("refusing to load PKCS#11 provider " + request.provider()
-            + " over a forwarded connection (CVE-2023-38408)");
+            + " over a forwarded or ssh-bound connection (session-bind seen; CVE-2023-38408)");
       }
       if (!request.constraints().isEmpty()) {
         throw AgentException.failed("constraints on PKCS#11 keys (ssh-add -s with -t/-c/-h) are not supported yet; nothing added");
