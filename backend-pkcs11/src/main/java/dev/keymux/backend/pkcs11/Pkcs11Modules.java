@@ -101,34 +101,10 @@ final class Pkcs11Modules {
      * @return true when the library was re-initialized
      */
     boolean reinitializeIfUnshared() throws IOException {
-      if (loaded.calls.getReadHoldCount() > 0 || holdsSession) {
-        throw new IllegalStateException("re-initializing " + loaded.path + " while using it");
+      if (holdsSession) {
+        throw new IllegalStateException("re-initializing " + loaded.path + " while holding a session on it");
       }
-      if (!loaded.calls.writeLock().tryLock()) {
-        return false; // someone is calling into it: try again on a later scan
-      }
-      try {
-        for (Lease other : loaded.leases) {
-          if (other.holdsSession) {
-            log.debug("not re-initializing {}: another backend holds a session on it", loaded.path);
-            return false;
-          }
-        }
-        try {
-          loaded.module.finalize(null);
-        } catch (PKCS11Exception | RuntimeException e) {
-          log.debug("C_Finalize of {} failed", loaded.path, e);
-        }
-        try {
-          loaded.module.initialize();
-        } catch (PKCS11Exception e) {
-          throw new IOException(loaded.path + " failed to initialize again: " + e.getErrorName(), e);
-        }
-        log.debug("re-initialized PKCS#11 module {} to look for returning tokens", loaded.path);
-        return true;
-      } finally {
-        loaded.calls.writeLock().unlock();
-      }
+      return reinitializeIfUnused(loaded);
     }
 
     @Override
@@ -146,9 +122,49 @@ final class Pkcs11Modules {
     return lease;
   }
 
-  /** Labels of the tokens present in {@code library}'s slots (slots that fail to answer are skipped). */
+  /**
+   * Finalizes and initializes {@code l} again unless a lease holds a session on it or a call
+   * into it runs (never waits for one). The caller must not hold the calls lock.
+   */
+  private static boolean reinitializeIfUnused(Loaded l) throws IOException {
+    if (l.calls.getReadHoldCount() > 0) {
+      throw new IllegalStateException("re-initializing " + l.path + " while calling into it");
+    }
+    if (!l.calls.writeLock().tryLock()) {
+      return false; // someone is calling into it: try again later
+    }
+    try {
+      for (Lease lease : l.leases) {
+        if (lease.holdsSession) {
+          log.debug("not re-initializing {}: a backend holds a session on it", l.path);
+          return false;
+        }
+      }
+      try {
+        l.module.finalize(null);
+      } catch (PKCS11Exception | RuntimeException e) {
+        log.debug("C_Finalize of {} failed", l.path, e);
+      }
+      try {
+        l.module.initialize();
+      } catch (PKCS11Exception e) {
+        throw new IOException(l.path + " failed to initialize again: " + e.getErrorName(), e);
+      }
+      log.debug("re-initialized PKCS#11 module {} to look for new or returning tokens", l.path);
+      return true;
+    } finally {
+      l.calls.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Labels of the tokens present in {@code library}'s slots (slots that fail to answer are
+   * skipped), for ssh-add -s. A library loaded earlier is re-initialized first when nobody holds
+   * a session on it, so tokens created since (SoftHSM) are seen.
+   */
   static List<String> tokenLabels(Path library) throws IOException {
     Loaded l = load(library);
+    reinitializeIfUnused(l);
     l.calls.readLock().lock();
     try {
       List<String> labels = new ArrayList<>();
