@@ -203,11 +203,15 @@ class Pkcs11Test {
   }
 
   private KeymuxProcess plain(String... args) throws Exception {
+    return plain(Map.of(), args);
+  }
+
+  private KeymuxProcess plain(Map<String, String> env, String... args) throws Exception {
     Path conf = dir.resolve("plain.conf");
     Files.writeString(conf, "keymux.backends.files = null\n");
     List<String> a = new ArrayList<>(List.of("--config", conf.toString()));
     a.addAll(List.of(args));
-    return KeymuxProcess.start(Files.createDirectories(dir.resolve("home3")), hsm.env(), a.toArray(String[]::new));
+    return KeymuxProcess.start(Files.createDirectories(dir.resolve("home3")), with(hsm.env(), env), a.toArray(String[]::new));
   }
 
   @Test
@@ -225,6 +229,31 @@ class Pkcs11Test {
           "adding the same provider twice fails");
       Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-e", SoftHsm.MODULE).assertOk();
       assertEquals(1, Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-l").exitCode());
+    }
+  }
+
+  @Test
+  void sshAddDashSWithDashCConfirmsEveryUseAndWithDashTExpires() throws Exception {
+    Path log = dir.resolve("confirm.log");
+    Path confirm = Askpass.recording(dir.resolve("confirm"), "", log); // exits 0: yes
+    try (KeymuxProcess keymux = plain(Map.of("SSH_ASKPASS", confirm.toString()))) {
+      Proc.run(T, sshAddPinEnv(keymux, PIN), "/usr/bin/ssh-add", "-c", "-t", "6", "-s", SoftHsm.MODULE).assertOk();
+      long added = System.currentTimeMillis();
+      List<String> lines = publicLines(keymux);
+      assertEquals(4, lines.size(), lines.toString());
+      Path pub = dir.resolve("c.pub");
+      Files.writeString(pub, lines.get(0) + "\n");
+      Path data = dir.resolve("d");
+      Files.writeString(data, "x\n");
+      Proc.run(T, keymux.env(), "/usr/bin/ssh-keygen", "-Y", "sign", "-f", pub.toString(), "-n", "file", data.toString()).assertOk();
+      List<String> asked = Files.readAllLines(log);
+      assertEquals(List.of("hint=confirm"), asked.stream().filter(l -> l.startsWith("hint=")).toList(), asked.toString());
+      assertTrue(asked.get(0).startsWith("prompt=Allow use of key "), asked.toString());
+      while (Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-l").exitCode() != 1) {
+        assertTrue(System.currentTimeMillis() - added < 10_000, "the keys expire after 6 s: " + keymux.log());
+        Thread.sleep(250);
+      }
+      assertTrue(System.currentTimeMillis() - added > 5_000, "not before their lifetime");
     }
   }
 
@@ -257,6 +286,18 @@ class Pkcs11Test {
     }
   }
 
+  /**
+   * The socket file appears at bind(2), a moment before listen(2): a client that connects at once
+   * (rather than after starting a process, as the OpenSSH tools do) waits for keymux's log line.
+   */
+  private static void awaitListening(KeymuxProcess keymux) throws Exception {
+    long t0 = System.currentTimeMillis();
+    while (!keymux.log().contains("listening on")) {
+      assertTrue(System.currentTimeMillis() - t0 < 20_000, keymux.log());
+      Thread.sleep(20);
+    }
+  }
+
   @Test
   void aForwardedConnectionMayNotLoadAProvider() throws Exception {
     Path hostKey = TestKeys.generate(dir, "host", "ed25519", "host");
@@ -264,6 +305,7 @@ class Pkcs11Test {
     try (KeymuxProcess keymux = plain();
         var host = dev.keymux.core.keys.SshPrivateKey.fromAgentWire(add.keyMaterial());
         var client = new dev.keymux.core.client.AgentClient(keymux.socket, Duration.ofSeconds(10))) {
+      awaitListening(keymux);
       byte[] sid = "session id".getBytes();
       byte[] bind = new dev.keymux.core.wire.SshWriter().writeString(host.publicBlob()).writeString(sid)
           .writeString(host.sign(sid, 0)).writeBoolean(true).toByteArray();
@@ -283,6 +325,7 @@ class Pkcs11Test {
     var add = dev.keymux.core.contract.SshAddCapture.captureOne(dir, hostKey);
     try (KeymuxProcess keymux = plain();
         var host = dev.keymux.core.keys.SshPrivateKey.fromAgentWire(add.keyMaterial())) {
+      awaitListening(keymux);
       byte[] sid = "session id".getBytes();
       var addProvider = new dev.keymux.core.wire.AgentRequest.AddSmartcardKey(SoftHsm.MODULE, PIN.getBytes(), List.of());
       // A binding whose signature does not verify (OpenSSH: session_bind_attempted).
