@@ -73,7 +73,8 @@ class Pkcs11Test {
         Proc.run(T, env, "/usr/bin/ssh-add", "-s", SoftHsm.MODULE).assertOk();
         String theirs = Proc.run(T, env, "/usr/bin/ssh-add", "-l").assertOk().stdout();
         List<String> theirFingerprints = theirs.lines().map(l -> l.split(" ")[1]).toList();
-        assertEquals(3, theirFingerprints.size(), theirs);
+        // OpenSSH 9.2 skips the Ed25519 key; later versions list it. Every key they list, we list.
+        assertTrue(theirs.contains("(RSA)") && theirs.split("\\(ECDSA\\)", -1).length - 1 == 2, theirs);
         for (String fp : theirFingerprints) {
           assertTrue(ours.contains(fp), "keymux lists " + fp + ":\n" + ours);
         }
@@ -275,10 +276,22 @@ class Pkcs11Test {
     }
   }
 
+  /** zlib: a shared library inside the default allowlist that is not a PKCS#11 module. */
+  private static Path zlib() {
+    for (String p : List.of("/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/aarch64-linux-gnu/libz.so.1",
+        "/usr/lib/i386-linux-gnu/libz.so.1", "/usr/lib64/libz.so.1", "/usr/lib/libz.so.1", "/lib/x86_64-linux-gnu/libz.so.1")) {
+      if (Files.isReadable(Path.of(p))) {
+        return Path.of(p);
+      }
+    }
+    return null;
+  }
+
   @Test
   void anAllowedLibraryThatIsNotPkcs11IsRefusedClearly() throws Exception {
-    Path notPkcs11 = Path.of("/lib/x86_64-linux-gnu/libz.so.1");
-    org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(notPkcs11), "zlib at its Debian path");
+    Path notPkcs11 = zlib();
+    // zlib1g comes with every Debian system and is a dependency of opensc, which the softhsm tests need anyway.
+    RealComponents.require("softhsm", notPkcs11 != null, "no zlib (libz.so.1) under /usr/lib*: apt-get install zlib1g");
     try (KeymuxProcess keymux = plain()) {
       assertNotEquals(0, Proc.run(T, sshAddPinEnv(keymux, PIN), "/usr/bin/ssh-add", "-s", notPkcs11.toString()).exitCode());
       assertTrue(keymux.log().contains("not a usable PKCS#11 library"), keymux.log());

@@ -25,9 +25,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@link Pkcs11Backend} against real SoftHSM2 tokens, in process. */
 class Pkcs11BackendTest {
+  @TempDir Path tmp;
 
   @Test
   void aTokenGoingMissingLeavesAnotherTokenOfTheSameLibraryLoggedInAndSigning() throws Exception {
@@ -187,23 +189,20 @@ class Pkcs11BackendTest {
   void aWrongPinFileIsNotSentAgainUntilTheFileChanges() throws Exception {
     TestTokens t = TestTokens.create();
     String one = t.token("one");
-    Path file = Files.createTempFile("pin", "");
-    try {
-      Files.writeString(file, "000000\n");
-      PinSource pins = PinSource.of("file:" + file, Map.of(), Duration.ofSeconds(5), Optional.empty());
-      try (Pkcs11Backend b = backend("b", one, pins)) {
-        KeyBlob key = onlyKey(b);
-        assertThrows(AgentException.class, () -> signs(b, key));
-        rightPinFromOutside(t, one);
-        AgentException again = assertThrows(AgentException.class, () -> signs(b, key));
-        assertTrue(again.getMessage().contains("file " + file) && again.getMessage().contains("until the file changes"),
-            again.getMessage());
-        assertFalse(t.flags(one).contains("user PIN count low"), "the wrong PIN was not sent again: " + t.flags(one));
-        Files.writeString(file, PIN + "\n");
-        signs(b, key);
-      }
-    } finally {
-      Files.delete(file);
+    Path file = tmp.resolve("pin");
+    Files.writeString(file, "000000\n");
+    Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    PinSource pins = PinSource.of("file:" + file, Map.of(), Duration.ofSeconds(5), Optional.empty());
+    try (Pkcs11Backend b = backend("b", one, pins)) {
+      KeyBlob key = onlyKey(b);
+      assertThrows(AgentException.class, () -> signs(b, key));
+      rightPinFromOutside(t, one);
+      AgentException again = assertThrows(AgentException.class, () -> signs(b, key));
+      assertTrue(again.getMessage().contains("file " + file) && again.getMessage().contains("until the file changes"),
+          again.getMessage());
+      assertFalse(t.flags(one).contains("user PIN count low"), "the wrong PIN was not sent again: " + t.flags(one));
+      Files.writeString(file, PIN + "\n");
+      signs(b, key);
     }
   }
 
@@ -220,7 +219,7 @@ class Pkcs11BackendTest {
       @Override public boolean reachable() { return true; }
       @Override public boolean store(String label, Map<String, String> attributes, byte[] secret) { return false; }
     };
-    Path log = Files.createTempDirectory("askpass").resolve("asked.log");
+    Path log = tmp.resolve("asked.log");
     Path askpass = Askpass.recording(log.getParent(), PIN, log);
     PinSource pins = PinSource.of("keyring", Map.of("SSH_ASKPASS", askpass.toString()), Duration.ofSeconds(10), Optional.of(store));
     try (Pkcs11Backend b = backend("b", one, pins)) {
@@ -262,6 +261,29 @@ class Pkcs11BackendTest {
       AgentException e = assertThrows(AgentException.class, () -> added.addWithPin("999999".toCharArray()));
       assertTrue(e.getMessage().contains("already logged in"), e.getMessage());
       assertThrows(AgentException.class, () -> signs(added, onlyKey(x)), "nothing was added");
+    }
+  }
+
+  @Test
+  void afterAWrongAskpassPinTheNextPromptSaysFewTriesAreLeft() throws Exception {
+    TestTokens t = TestTokens.create();
+    String one = t.token("one");
+    Path bin = tmp;
+    Path log = bin.resolve("asked.log");
+    Path askpass = bin.resolve("askpass");
+    // Answers a wrong PIN the first time, the right one after.
+    Files.writeString(askpass, "#!/bin/sh\nprintf 'prompt=%s\\n' \"$1\" >> '" + log + "'\n"
+        + "if [ -e '" + bin.resolve("once") + "' ]; then echo " + PIN + "; else : > '" + bin.resolve("once") + "'; echo 000000; fi\n");
+    Files.setPosixFilePermissions(askpass, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    PinSource pins = PinSource.of("askpass", Map.of("SSH_ASKPASS", askpass.toString()), Duration.ofSeconds(10), Optional.empty());
+    try (Pkcs11Backend b = backend("b", one, pins)) {
+      KeyBlob key = onlyKey(b);
+      AgentException wrong = assertThrows(AgentException.class, () -> signs(b, key));
+      assertTrue(wrong.getMessage().contains("wrong PIN") && wrong.getMessage().contains("askpass"), wrong.getMessage());
+      signs(b, key);
+      assertEquals(List.of("prompt=Enter PIN for '" + one + "': ", "prompt=Enter PIN for '" + one + "' (few tries left): "),
+          Files.readAllLines(log));
+      assertFalse(t.flags(one).contains("user PIN count low"), "the right PIN reset the count: " + t.flags(one));
     }
   }
 }
