@@ -115,6 +115,12 @@ final class Pkcs11Backend implements Backend {
             check();
           }
         }
+      } catch (RuntimeException e) {
+        // A bug or a library misbehaving: this backend is down, the agent keeps serving the rest.
+        lastScan = System.currentTimeMillis();
+        log.debug("backend {}: looking at the token failed", name, e);
+        clear();
+        setHealth(Health.down("looking at the token failed: " + e));
       } finally {
         tokenLock.unlock();
       }

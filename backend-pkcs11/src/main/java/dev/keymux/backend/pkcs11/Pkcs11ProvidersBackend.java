@@ -9,9 +9,9 @@ import dev.keymux.core.agent.Session;
 import dev.keymux.core.keyring.ConfirmPrompt;
 import dev.keymux.core.keyring.KeyringDefaults;
 import dev.keymux.core.keys.Fingerprints;
-import dev.keymux.core.wire.KeyConstraint;
 import dev.keymux.core.wire.AgentRequest.AddSmartcardKey;
 import dev.keymux.core.wire.AgentRequest.RemoveSmartcardKey;
+import dev.keymux.core.wire.KeyConstraint;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -22,10 +22,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -67,6 +69,7 @@ final class Pkcs11ProvidersBackend implements Backend {
   private final ConfirmPrompt prompt;
   private final Clock clock;
   private final Map<Path, Provider> providers = new LinkedHashMap<>(); // guarded by this
+  private final Set<Path> adding = new HashSet<>(); // guarded by this: libraries being loaded now
 
   Pkcs11ProvidersBackend(String name, ProviderAllowlist allowlist, KeyringDefaults defaults, ConfirmPrompt prompt, Clock clock) {
     this.name = name;
@@ -106,17 +109,27 @@ final class Pkcs11ProvidersBackend implements Backend {
     List<Identity> out = new ArrayList<>();
     for (Provider p : live()) {
       for (Pkcs11Backend t : p.tokens()) {
-        t.list(session).forEach(id -> out.add(id.withBackend(name)));
+        listed(t, session).forEach(id -> out.add(id.withBackend(name)));
       }
     }
     return out;
+  }
+
+  /** One token's keys; a token that fails unexpectedly lists nothing and hides no other. */
+  private static List<Identity> listed(Pkcs11Backend t, Session session) {
+    try {
+      return t.list(session);
+    } catch (RuntimeException e) {
+      log.warn("backend {}: listing failed: {}", t.name(), e.toString());
+      return List.of();
+    }
   }
 
   @Override
   public byte[] sign(Session session, KeyBlob key, byte[] data, int flags) throws AgentException {
     for (Provider p : live()) {
       for (Pkcs11Backend t : p.tokens()) {
-        Optional<Identity> id = t.list(session).stream().filter(i -> i.key().equals(key)).findFirst();
+        Optional<Identity> id = listed(t, session).stream().filter(i -> i.key().equals(key)).findFirst();
         if (id.isPresent()) {
           if (p.confirm()) {
             // Asked without any lock held: a prompt may take a minute.
@@ -173,38 +186,22 @@ final class Pkcs11ProvidersBackend implements Backend {
       }
       Path real = allowlist.check(request.provider());
       synchronized (this) {
-        if (providers.containsKey(real)) {
+        // Checked and reserved at once: two concurrent adds of one library must not both load it.
+        if (providers.containsKey(real) || !adding.add(real)) {
           throw AgentException.failed("PKCS#11 provider " + real + " is already added");
         }
       }
-      List<String> labels;
-      try {
-        labels = Pkcs11Modules.tokenLabels(real);
-      } catch (IOException e) {
-        throw AgentException.failed(e.getMessage());
-      }
-      if (labels.isEmpty()) {
-        throw AgentException.failed("PKCS#11 provider " + real + " shows no token");
-      }
-      List<Pkcs11Backend> added = new ArrayList<>();
-      AgentException firstFailure = null;
-      for (String label : labels) {
-        Pkcs11Backend token = new Pkcs11Backend(name + ":" + label, Pkcs11Settings.added(real.toString(), label),
-            (l, hint) -> Optional.empty(), false);
-        try {
-          token.addWithPin(pin.clone());
-          added.add(token);
-        } catch (AgentException e) {
-          token.close();
-          firstFailure = firstFailure == null ? e : firstFailure;
-        }
-      }
-      if (added.isEmpty()) {
-        throw firstFailure;
-      }
+      List<Pkcs11Backend> added;
       Instant expires = lifetime.isZero() ? null : clock.instant().plus(lifetime);
-      synchronized (this) {
-        providers.put(real, new Provider(List.copyOf(added), expires, confirm));
+      try {
+        added = logIn(real, pin);
+        synchronized (this) {
+          providers.put(real, new Provider(List.copyOf(added), expires, confirm));
+        }
+      } finally {
+        synchronized (this) {
+          adding.remove(real);
+        }
       }
       if (expires != null) {
         // Removed (tokens logged out) when the lifetime ends even if nobody lists meanwhile.
@@ -215,6 +212,36 @@ final class Pkcs11ProvidersBackend implements Backend {
     } finally {
       Arrays.fill(pin, '\0');
     }
+  }
+
+  /** A backend for every token of {@code real}, each logged in with {@code pin}; fails if none could. */
+  private List<Pkcs11Backend> logIn(Path real, char[] pin) throws AgentException {
+    List<String> labels;
+    try {
+      labels = Pkcs11Modules.tokenLabels(real);
+    } catch (IOException e) {
+      throw AgentException.failed(e.getMessage());
+    }
+    if (labels.isEmpty()) {
+      throw AgentException.failed("PKCS#11 provider " + real + " shows no token");
+    }
+    List<Pkcs11Backend> added = new ArrayList<>();
+    AgentException firstFailure = null;
+    for (String label : labels) {
+      Pkcs11Backend token = new Pkcs11Backend(name + ":" + label, Pkcs11Settings.added(real.toString(), label),
+          (l, hint) -> Optional.empty(), false);
+      try {
+        token.addWithPin(pin.clone());
+        added.add(token);
+      } catch (AgentException e) {
+        token.close();
+        firstFailure = firstFailure == null ? e : firstFailure;
+      }
+    }
+    if (added.isEmpty()) {
+      throw firstFailure;
+    }
+    return added;
   }
 
   @Override

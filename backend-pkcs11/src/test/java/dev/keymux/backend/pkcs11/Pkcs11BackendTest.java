@@ -286,4 +286,15 @@ class Pkcs11BackendTest {
       assertFalse(t.flags(one).contains("user PIN count low"), "the right PIN reset the count: " + t.flags(one));
     }
   }
+
+  @Test
+  void anUnexpectedErrorWhileLookingForTheTokenDoesNotEscapeList() {
+    // A NUL in the module path makes Path.of throw InvalidPathException, a RuntimeException.
+    Pkcs11Settings bad = new Pkcs11Settings("/usr/lib/\0softhsm.so", "", "askpass", List.of(), Duration.ZERO);
+    try (Pkcs11Backend b = new Pkcs11Backend("bad", bad, (label, hint) -> Optional.empty(), true)) {
+      assertEquals(List.of(), b.list(Session.local()));
+      assertFalse(b.health().up());
+      assertTrue(b.health().detail().contains("looking at the token failed"), b.health().detail());
+    }
+  }
 }

@@ -103,4 +103,35 @@ class Pkcs11ProvidersBackendTest {
       assertEquals(List.of(), p.list(Session.local()));
     }
   }
+
+  @Test
+  void twoConcurrentAddsOfOneLibraryLoadItOnce() throws Exception {
+    TestTokens t = TestTokens.create();
+    t.token("one");
+    try (Pkcs11ProvidersBackend p = providers()) {
+      java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+      List<Object> outcomes = new java.util.concurrent.CopyOnWriteArrayList<>();
+      List<Thread> threads = new java.util.ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        Thread th = new Thread(() -> {
+          try {
+            start.await();
+            p.addSmartcard(Session.local(), add(PIN, List.of()));
+            outcomes.add("added");
+          } catch (Exception e) {
+            outcomes.add(e);
+          }
+        });
+        th.start();
+        threads.add(th);
+      }
+      for (Thread th : threads) {
+        th.join();
+      }
+      assertEquals(1, outcomes.stream().filter("added"::equals).count(), outcomes.toString());
+      AgentException refused = (AgentException) outcomes.stream().filter(o -> o instanceof AgentException).findFirst().orElseThrow();
+      assertTrue(refused.getMessage().contains("already added"), refused.getMessage());
+      assertEquals(1, p.list(Session.local()).size());
+    }
+  }
 }
