@@ -516,9 +516,16 @@ final class Pkcs11Backend implements Backend {
     }
   }
 
-  /** Caller holds tokenLock. */
+  /** Caller holds tokenLock and the library's calls lock. */
   private void login() throws TokenException, AgentException {
     if (loggedIn) {
+      return;
+    }
+    if (sessionLoggedIn()) {
+      // Another backend of this process logged in to the same token: that login is ours too
+      // (PKCS#11 logins belong to the application), so nobody is asked for the PIN again.
+      loggedIn = true;
+      log.info("backend {}: token '{}' is logged in already (by another backend of the same token)", name, tokenLabel);
       return;
     }
     TokenInfo info = token.getTokenInfo();

@@ -18,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** Tokens loaded with ssh-add -s ({@link Pkcs11ProvidersBackend}) on real SoftHSM2 tokens, in process. */
@@ -132,6 +133,21 @@ class Pkcs11ProvidersBackendTest {
       AgentException refused = (AgentException) outcomes.stream().filter(o -> o instanceof AgentException).findFirst().orElseThrow();
       assertTrue(refused.getMessage().contains("already added"), refused.getMessage());
       assertEquals(1, p.list(Session.local()).size());
+    }
+  }
+
+  @Test
+  void aTokenKeymuxIsLoggedInToAlreadyIsNotTakenAsProofOfTheSentPin() throws Exception {
+    TestTokens t = TestTokens.create();
+    String one = t.token("one");
+    try (Pkcs11Backend configured = TestTokens.backend("configured", one, TestTokens.counting(PIN, new AtomicInteger()));
+        Pkcs11ProvidersBackend p = providers()) {
+      TestTokens.signs(configured, TestTokens.onlyKey(configured));
+      // C_Login would answer CKR_USER_ALREADY_LOGGED_IN to any PIN.
+      AgentException e = assertThrows(AgentException.class, () -> p.addSmartcard(Session.local(), add("999999", List.of())));
+      assertTrue(e.getMessage().contains("already logged in"), e.getMessage());
+      assertEquals(List.of(), p.list(Session.local()));
+      TestTokens.signs(configured, TestTokens.onlyKey(configured));
     }
   }
 }
