@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xipki.pkcs11.wrapper.AttributeVector;
@@ -36,17 +37,23 @@ import org.xipki.pkcs11.wrapper.TokenInfo;
 
 /**
  * Keys on PKCS#11 tokens. Keys are listed from public key objects (no PIN needed) and cached;
- * the cache is rebuilt when the token disappears or comes back. Signing logs in once (PIN from
- * the configured source, never retried automatically: tokens lock after a few wrong PINs) and
- * is serialized per token. A token error that means "gone" (removed, not present, handles
- * invalid) drops the token; the next list looks for it again — no restart.
+ * list serves the cache and, at most once per {@link #CHECK_MILLIS} and only when no signature
+ * holds the token, checks that the token is still there and re-reads its keys, so a removed
+ * token's keys vanish and keys added to a present token appear without a signature failing
+ * first. Signing logs in once (PIN from the configured source, never retried automatically:
+ * tokens lock after a few wrong PINs) and is serialized per token. A token error that means
+ * "gone" (removed, not present, handles invalid) drops the token; list looks for it again every
+ * {@link #RESCAN_MILLIS} — no restart.
  */
 final class Pkcs11Backend implements Backend {
   private static final Logger log = LoggerFactory.getLogger(Pkcs11Backend.class);
   /** Errors after which the token is treated as gone and re-enumerated. */
   private static final Set<Long> GONE = Set.of(CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_SESSION_HANDLE_INVALID,
       CKR_OBJECT_HANDLE_INVALID, CKR_GENERAL_ERROR, CKR_DEVICE_ERROR, CKR_SLOT_ID_INVALID);
-  private static final long RESCAN_MILLIS = 2000;
+  /** How often list checks a present token (presence, keys added or removed). */
+  static final long CHECK_MILLIS = 1000;
+  /** How often list looks for a missing token (this may re-initialize the library). */
+  static final long RESCAN_MILLIS = 2000;
   private static final java.util.concurrent.ScheduledExecutorService LOGOUTS =
       java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "keymux-pkcs11-logout");
@@ -57,11 +64,13 @@ final class Pkcs11Backend implements Backend {
   private final String name;
   private final Pkcs11Settings settings;
   private final PinSource pins;
-  private final Object tokenLock = new Object(); // one session, one signer at a time per token
+  /** One session, one signer at a time per token; list only ever tries it. */
+  private final ReentrantLock tokenLock = new ReentrantLock();
 
   // guarded by tokenLock
-  private Token token;
-  private String tokenLabel = "";
+  private Pkcs11Modules.Lease lease;
+  private volatile Token token; // read without the lock by list()
+  private volatile String tokenLabel = ""; // read without the lock by keyState()
   private org.xipki.pkcs11.wrapper.Session session;
   private boolean loggedIn;
   private long logins; // guarded by tokenLock: which login a pin-cache timer belongs to
@@ -69,8 +78,6 @@ final class Pkcs11Backend implements Backend {
   private volatile List<Identity> identities = List.of();
   private volatile long lastScan;
   private volatile Health health = Health.ok();
-  /** Set when the token went away: the next scan re-initializes the module first. */
-  private boolean reinitializeBeforeScan;
 
   private final boolean logoutOnLock;
 
@@ -97,39 +104,125 @@ final class Pkcs11Backend implements Backend {
 
   @Override
   public List<Identity> list(Session s) {
-    // Served from the cache; a rescan only when the token is missing, and never while a
-    // signature holds the token (tryLock semantics via a quick check of the scan age).
-    if (token == null && System.currentTimeMillis() - lastScan > RESCAN_MILLIS) {
-      synchronized (tokenLock) {
-        if (token == null) {
-          scan();
+    // Served from the cache. A check or rescan when due, and never waiting for the token: while
+    // a signature (or its PIN prompt) holds it, the cache is the answer.
+    if (checkDue() && tokenLock.tryLock()) {
+      try {
+        if (checkDue()) {
+          if (token == null) {
+            scan();
+          } else {
+            check();
+          }
         }
+      } catch (RuntimeException e) {
+        // A bug or a library misbehaving: this backend is down, the agent keeps serving the rest.
+        lastScan = System.currentTimeMillis();
+        log.debug("backend {}: looking at the token failed", name, e);
+        clear();
+        setHealth(Health.down("looking at the token failed: " + e));
+      } finally {
+        tokenLock.unlock();
       }
     }
     return identities;
   }
 
-  /** Finds the token and reads its public keys. Caller holds tokenLock. */
+  private boolean checkDue() {
+    return System.currentTimeMillis() - lastScan >= (token == null ? RESCAN_MILLIS : CHECK_MILLIS);
+  }
+
+  /**
+   * Checks that the token is still there (C_GetTokenInfo fails once it is gone, and the slot may
+   * hold another token now) and re-reads its keys. Caller holds tokenLock; the token is set.
+   */
+  private void check() {
+    lastScan = System.currentTimeMillis();
+    boolean replaced = false;
+    lease.calls().lock();
+    try {
+      TokenInfo info = token.getTokenInfo();
+      if (!info.getLabel().trim().equals(tokenLabel)) {
+        log.warn("backend {}: token '{}' was replaced by '{}'", name, tokenLabel, info.getLabel().trim());
+        clear();
+        replaced = true;
+      } else {
+        List<String> skipped = new ArrayList<>();
+        Map<KeyBlob, TokenKey> next = readKeys(session, skipped);
+        if (!identitiesOf(next).equals(identities)) {
+          skipped.forEach(w -> log.warn("backend {}: {}", name, w));
+          offer(next);
+        }
+      }
+    } catch (PKCS11Exception e) {
+      if (GONE.contains(e.getErrorCode())) {
+        withdraw(e);
+      } else {
+        log.debug("backend {}: checking token '{}' failed: {}", name, tokenLabel, errorName(e));
+      }
+    } catch (TokenException e) {
+      log.debug("backend {}: checking token '{}' failed: {}", name, tokenLabel, e.getMessage());
+    } finally {
+      lease.calls().unlock();
+    }
+    if (replaced) {
+      scan();
+    }
+  }
+
+  /** The token is gone: its keys are withdrawn until a scan finds it again. Caller holds tokenLock. */
+  private void withdraw(TokenException why) {
+    clear();
+    setHealth(Health.down("token '" + tokenLabel + "' is gone (" + errorName(why) + "); its keys are withdrawn until it returns"));
+    lastScan = 0; // the next list looks for it at once (a reset reader may show it again)
+  }
+
+  private List<Identity> identitiesOf(Map<KeyBlob, TokenKey> keys) {
+    List<Identity> ids = new ArrayList<>();
+    keys.values().forEach(k -> ids.add(new Identity(k.blob(), k.label(), name)));
+    return List.copyOf(ids);
+  }
+
+  /** Caller holds tokenLock. */
+  private void offer(Map<KeyBlob, TokenKey> next) {
+    keys = Map.copyOf(next);
+    identities = identitiesOf(next);
+    log.info("backend {}: token '{}' offers {} key(s)", name, tokenLabel, next.size());
+  }
+
+  /**
+   * Finds the token and reads its public keys. A token not found may be one the library only
+   * sees after a re-initialization (SoftHSM), which is done only when no other backend of the
+   * library holds a session. Caller holds tokenLock.
+   */
   private void scan() {
     lastScan = System.currentTimeMillis();
-    if (reinitializeBeforeScan) {
-      reinitializeBeforeScan = false;
-      try {
-        Pkcs11Modules.reinitialize(Path.of(settings.module()));
-      } catch (IOException e) {
-        setHealth(Health.down(e.getMessage()));
-        return;
-      }
-    }
     try {
-      PKCS11Module module = Pkcs11Modules.get(Path.of(settings.module()));
+      if (lease == null) {
+        lease = Pkcs11Modules.lease(Path.of(settings.module()));
+      }
+      if (!findToken() && lease.reinitializeIfUnshared()) {
+        findToken();
+      }
+    } catch (IOException e) {
+      setHealth(Health.down(e.getMessage()));
+      clear();
+    }
+  }
+
+  /** True when the token was found and its keys read. Caller holds tokenLock and no session. */
+  private boolean findToken() {
+    lease.calls().lock();
+    try {
       Token found = null;
-      for (Slot slot : module.getSlotList(true)) {
-        Token t = slot.getToken();
-        TokenInfo info = t.getTokenInfo();
+      for (Slot slot : lease.module().getSlotList(true)) {
+        TokenInfo info = Pkcs11Modules.tokenInfo(slot);
+        if (info == null) {
+          continue;
+        }
         String label = info.getLabel().trim();
         if (settings.token().isEmpty() || settings.token().equals(label) || settings.token().equals(info.getSerialNumber().trim())) {
-          found = t;
+          found = slot.getToken();
           tokenLabel = label;
           break;
         }
@@ -137,53 +230,61 @@ final class Pkcs11Backend implements Backend {
       if (found == null) {
         setHealth(Health.down("token " + (settings.token().isEmpty() ? "" : "'" + settings.token() + "' ") + "not present"));
         clear();
-        reinitializeBeforeScan = true;
-        return;
+        return false;
       }
       org.xipki.pkcs11.wrapper.Session s = found.openSession(false);
-      Map<KeyBlob, TokenKey> next = new LinkedHashMap<>();
-      for (long handle : s.findObjectsSingle(new AttributeVector().class_(CKO_PUBLIC_KEY), 1024)) {
-        try {
-          TokenKey k = readPublicKey(s, handle);
-          if (settings.selects(k.label(), HexFormat.of().formatHex(k.id()))) {
-            next.putIfAbsent(k.blob(), k);
-          }
-        } catch (IllegalArgumentException e) {
-          log.warn("backend {}: skipping a key on token '{}': {}", name, tokenLabel, e.getMessage());
-        }
-      }
-      // Tokens such as YubiKey PIV may hold a key's public half only inside an X.509
-      // certificate: offer those keys too, as OpenSSH's ssh-pkcs11 does.
-      for (long handle : s.findObjectsSingle(new AttributeVector().class_(CKO_CERTIFICATE).certificateType(CKC_X_509), 1024)) {
-        try {
-          AttributeVector a = s.getAttrValues(handle, CKA_ID, CKA_LABEL, CKA_VALUE);
-          byte[] id = a.id() == null ? new byte[0] : a.id();
-          String label = a.label() == null ? HexFormat.of().formatHex(id) : a.label();
-          TokenKey k = TokenKey.fromCertificate(id, label, a.value());
-          if (settings.selects(k.label(), HexFormat.of().formatHex(id)) && !next.containsKey(k.blob())) {
-            next.put(k.blob(), k);
-          }
-        } catch (IllegalArgumentException e) {
-          log.warn("backend {}: skipping a certificate on token '{}': {}", name, tokenLabel, e.getMessage());
-        }
-      }
       token = found;
       session = s;
+      lease.holdsSession(true);
       loggedIn = false;
-      keys = Map.copyOf(next);
-      List<Identity> ids = new ArrayList<>();
-      next.values().forEach(k -> ids.add(new Identity(k.blob(), k.label(), name)));
-      identities = List.copyOf(ids);
+      List<String> skipped = new ArrayList<>();
+      Map<KeyBlob, TokenKey> next = readKeys(s, skipped);
+      skipped.forEach(w -> log.warn("backend {}: {}", name, w));
+      offer(next);
       setHealth(Health.ok());
-      log.info("backend {}: token '{}' offers {} key(s)", name, tokenLabel, ids.size());
-    } catch (IOException e) {
-      setHealth(Health.down(e.getMessage()));
-      clear();
+      return true;
     } catch (TokenException e) {
       setHealth(Health.down("token error " + errorName(e)));
       clear();
-      reinitializeBeforeScan = true;
+      return false;
+    } finally {
+      lease.calls().unlock();
     }
+  }
+
+  /**
+   * The keys the token offers, as the settings select them; why others were skipped goes to
+   * {@code skipped} (logged by the caller when the keys changed, not on every check). Caller holds
+   * the library's calls lock.
+   */
+  private Map<KeyBlob, TokenKey> readKeys(org.xipki.pkcs11.wrapper.Session s, List<String> skipped) throws TokenException {
+    Map<KeyBlob, TokenKey> next = new LinkedHashMap<>();
+    for (long handle : s.findObjectsSingle(new AttributeVector().class_(CKO_PUBLIC_KEY), 1024)) {
+      try {
+        TokenKey k = readPublicKey(s, handle);
+        if (settings.selects(k.label(), HexFormat.of().formatHex(k.id()))) {
+          next.putIfAbsent(k.blob(), k);
+        }
+      } catch (IllegalArgumentException e) {
+        skipped.add("skipping a key on token '" + tokenLabel + "': " + e.getMessage());
+      }
+    }
+    // Tokens such as YubiKey PIV may hold a key's public half only inside an X.509
+    // certificate: offer those keys too, as OpenSSH's ssh-pkcs11 does.
+    for (long handle : s.findObjectsSingle(new AttributeVector().class_(CKO_CERTIFICATE).certificateType(CKC_X_509), 1024)) {
+      try {
+        AttributeVector a = s.getAttrValues(handle, CKA_ID, CKA_LABEL, CKA_VALUE);
+        byte[] id = a.id() == null ? new byte[0] : a.id();
+        String label = a.label() == null ? HexFormat.of().formatHex(id) : a.label();
+        TokenKey k = TokenKey.fromCertificate(id, label, a.value());
+        if (settings.selects(k.label(), HexFormat.of().formatHex(id)) && !next.containsKey(k.blob())) {
+          next.put(k.blob(), k);
+        }
+      } catch (IllegalArgumentException e) {
+        skipped.add("skipping a certificate on token '" + tokenLabel + "': " + e.getMessage());
+      }
+    }
+    return next;
   }
 
   private void setHealth(Health h) {
@@ -219,11 +320,17 @@ final class Pkcs11Backend implements Backend {
   /** Caller holds tokenLock. */
   private void clear() {
     if (session != null) {
+      lease.calls().lock();
       try {
         session.closeSession();
       } catch (TokenException | RuntimeException ignored) {
         // the token may already be gone
+      } finally {
+        lease.calls().unlock();
       }
+    }
+    if (lease != null) {
+      lease.holdsSession(false);
     }
     token = null;
     session = null;
@@ -238,65 +345,126 @@ final class Pkcs11Backend implements Backend {
     if (key == null) {
       throw AgentException.failed("key not on token of " + name);
     }
-    synchronized (tokenLock) {
+    tokenLock.lock();
+    try {
       if (token == null) {
         throw AgentException.failed("token of " + name + " is not present");
       }
+      Pkcs11Modules.Lease l = lease; // set while the token is
+      l.calls().lock();
       try {
-        login();
-        long[] priv = session.findObjectsSingle(new AttributeVector().class_(CKO_PRIVATE_KEY).id(key.id()), 2);
-        if (priv.length == 0) {
-          throw AgentException.failed("no private key with the id of '" + key.label() + "' on token '" + tokenLabel + "'");
+        for (int attempt = 1; ; attempt++) {
+          // A token's login belongs to the process, shared by every session on it: another
+          // backend of the same token (ssh-add -e, its pin-cache, keymux locked) may have ended it.
+          if (loggedIn && !sessionLoggedIn()) {
+            log.info("backend {}: the login to token '{}' was ended by another backend of the same token", name, tokenLabel);
+            loggedIn = false;
+          }
+          login();
+          try {
+            return signWith(key, data, flags);
+          } catch (PKCS11Exception e) {
+            if (e.getErrorCode() != CKR_USER_NOT_LOGGED_IN || attempt > 1) {
+              throw e;
+            }
+            loggedIn = false; // ended between the check and the signature: log in again, once
+          }
         }
-        return sshSignature(key, priv[0], data, flags);
       } catch (PKCS11Exception e) {
         if (e.getErrorCode() == CKR_PIN_INCORRECT) {
           loggedIn = false;
-          throw AgentException.failed("wrong PIN for token '" + tokenLabel + "' (not retried: tokens lock after a few wrong PINs)");
+          throw AgentException.failed("wrong PIN for token '" + tokenLabel + "' from " + pins.describe()
+              + " (not retried: tokens lock after a few wrong PINs)");
         }
         if (e.getErrorCode() == CKR_PIN_LOCKED) {
           throw AgentException.failed("token '" + tokenLabel + "' PIN is locked; unblock it with the token's tools");
         }
         if (GONE.contains(e.getErrorCode())) {
-          log.warn("backend {}: token '{}' is gone ({}); its keys are withdrawn until it returns", name, tokenLabel, errorName(e));
-          clear();
-          lastScan = 0;
-          reinitializeBeforeScan = true;
+          withdraw(e);
         }
         throw AgentException.failed("token '" + tokenLabel + "' refused to sign: " + errorName(e));
       } catch (TokenException e) {
         throw AgentException.failed("token '" + tokenLabel + "' failed: " + e.getMessage());
+      } finally {
+        l.calls().unlock();
       }
+    } finally {
+      tokenLock.unlock();
     }
+  }
+
+  /** Caller holds tokenLock and the library's calls lock; the token is set. */
+  private byte[] signWith(TokenKey key, byte[] data, int flags) throws TokenException, AgentException {
+    long[] priv = session.findObjectsSingle(new AttributeVector().class_(CKO_PRIVATE_KEY).id(key.id()), 2);
+    if (priv.length == 0) {
+      token.getTokenInfo(); // a token deleted while logged in shows no objects: is it still there?
+      throw AgentException.failed("no private key with the id of '" + key.label() + "' on token '" + tokenLabel + "'");
+    }
+    return sshSignature(key, priv[0], data, flags);
+  }
+
+  /** Whether this backend's session is in a user state. Caller holds the library's calls lock. */
+  private boolean sessionLoggedIn() throws TokenException {
+    long state = session.getSessionInfo().getState();
+    return state == CKS_RO_USER_FUNCTIONS || state == CKS_RW_USER_FUNCTIONS;
   }
 
   /**
    * For {@code ssh-add -s}: finds the token and logs in with the PIN the client sent, at once, so
    * a wrong PIN fails the add (as in OpenSSH) rather than a later signature. The PIN is wiped.
+   *
+   * <p>A token another backend of keymux is logged in to is refused: C_Login would answer
+   * CKR_USER_ALREADY_LOGGED_IN whatever the PIN, and the only way to check the PIN — logging out
+   * first — would end the other backend's login. Its keys are served by that backend already.
    */
   void addWithPin(char[] pin) throws AgentException {
-    synchronized (tokenLock) {
-      try {
-        if (token == null) {
-          scan();
-        }
-        if (token == null) {
-          throw AgentException.failed(health.detail());
-        }
-        loginWith(pin);
-      } catch (PKCS11Exception e) {
-        if (e.getErrorCode() == CKR_PIN_INCORRECT) {
-          throw AgentException.failed("wrong PIN for token '" + tokenLabel + "'");
-        }
-        throw AgentException.failed("token '" + tokenLabel + "': " + errorName(e));
-      } catch (TokenException e) {
-        throw AgentException.failed("token '" + tokenLabel + "': " + e.getMessage());
-      } finally {
-        Arrays.fill(pin, '\0');
+    tokenLock.lock();
+    try {
+      if (token == null) {
+        scan();
       }
+      if (token == null) {
+        throw AgentException.failed(health.detail());
+      }
+      lease.calls().lock();
+      try {
+        if (sessionLoggedIn()) {
+          throw alreadyLoggedIn();
+        }
+        try {
+          session.login(CKU_USER, pin);
+        } catch (PKCS11Exception e) {
+          if (e.getErrorCode() == CKR_USER_ALREADY_LOGGED_IN) {
+            throw alreadyLoggedIn();
+          }
+          throw e;
+        }
+        loggedIn();
+      } finally {
+        lease.calls().unlock();
+      }
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() == CKR_PIN_INCORRECT) {
+        throw AgentException.failed("wrong PIN for token '" + tokenLabel + "'");
+      }
+      throw AgentException.failed("token '" + tokenLabel + "': " + errorName(e));
+    } catch (TokenException e) {
+      throw AgentException.failed("token '" + tokenLabel + "': " + e.getMessage());
+    } finally {
+      Arrays.fill(pin, '\0');
+      tokenLock.unlock();
     }
   }
 
+  private AgentException alreadyLoggedIn() {
+    return AgentException.failed("token '" + tokenLabel + "' is already logged in by another keymux backend, so the PIN sent"
+        + " with ssh-add -s cannot be checked; not added (that backend serves its keys)");
+  }
+
+  /**
+   * Logs in with a PIN from the configured source. CKR_USER_ALREADY_LOGGED_IN means another
+   * backend of this process logged in to the same token; its login serves this backend too.
+   */
   private void loginWith(char[] p) throws TokenException {
     try {
       session.login(CKU_USER, p);
@@ -305,15 +473,23 @@ final class Pkcs11Backend implements Backend {
         throw e;
       }
     }
+    loggedIn();
+  }
+
+  /** Records a login and starts its pin-cache timer. Caller holds tokenLock. */
+  private void loggedIn() {
     loggedIn = true;
     long generation = ++logins;
     log.info("backend {}: logged in to token '{}'", name, tokenLabel);
     if (!settings.pinCache().isZero()) {
       LOGOUTS.schedule(() -> {
-        synchronized (tokenLock) {
+        tokenLock.lock();
+        try {
           if (logins == generation) { // not a newer login
             logout();
           }
+        } finally {
+          tokenLock.unlock();
         }
       }, settings.pinCache().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     }
@@ -321,22 +497,35 @@ final class Pkcs11Backend implements Backend {
 
   /** Ends the login (pin-cache elapsed or keymux locked): the next signature asks for the PIN. */
   private void logout() {
-    synchronized (tokenLock) {
+    tokenLock.lock();
+    try {
       if (session != null && loggedIn) {
+        lease.calls().lock();
         try {
           session.logout();
         } catch (TokenException | RuntimeException e) {
           log.debug("logout failed", e);
+        } finally {
+          lease.calls().unlock();
         }
         loggedIn = false;
         log.info("backend {}: logged out of token '{}'", name, tokenLabel);
       }
+    } finally {
+      tokenLock.unlock();
     }
   }
 
-  /** Caller holds tokenLock. */
+  /** Caller holds tokenLock and the library's calls lock. */
   private void login() throws TokenException, AgentException {
     if (loggedIn) {
+      return;
+    }
+    if (sessionLoggedIn()) {
+      // Another backend of this process logged in to the same token: that login is ours too
+      // (PKCS#11 logins belong to the application), so nobody is asked for the PIN again.
+      loggedIn = true;
+      log.info("backend {}: token '{}' is logged in already (by another backend of the same token)", name, tokenLabel);
       return;
     }
     TokenInfo info = token.getTokenInfo();
@@ -361,6 +550,11 @@ final class Pkcs11Backend implements Backend {
     char[] p = pin.get();
     try {
       loginWith(p);
+    } catch (PKCS11Exception e) {
+      if (e.getErrorCode() == CKR_PIN_INCORRECT) {
+        pins.rejected(); // env, file, keyring: not sent again
+      }
+      throw e;
     } finally {
       Arrays.fill(p, '\0');
     }
@@ -449,8 +643,15 @@ final class Pkcs11Backend implements Backend {
 
   @Override
   public void close() {
-    synchronized (tokenLock) {
+    tokenLock.lock();
+    try {
       clear();
+      if (lease != null) {
+        lease.close();
+        lease = null;
+      }
+    } finally {
+      tokenLock.unlock();
     }
   }
 }

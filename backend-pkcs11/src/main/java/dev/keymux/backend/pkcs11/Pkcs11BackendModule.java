@@ -6,6 +6,7 @@ import dev.keymux.core.agent.Backend;
 import dev.keymux.core.agent.BackendFactory;
 import dev.keymux.core.agent.BackendModule;
 import dev.keymux.core.agent.ProviderAllowlist;
+import dev.keymux.core.keyring.AskpassConfirm;
 import dev.keymux.core.keyring.KeyringDefaults;
 import jakarta.inject.Inject;
 
@@ -25,10 +26,12 @@ public final class Pkcs11BackendModule implements BackendModule {
 
   static final class AddedFactory implements BackendFactory {
     private final ProviderAllowlist allowlist;
+    private final KeyringDefaults defaults;
 
     @Inject
-    AddedFactory(ProviderAllowlist allowlist) {
+    AddedFactory(ProviderAllowlist allowlist, KeyringDefaults defaults) {
       this.allowlist = allowlist;
+      this.defaults = defaults;
     }
 
     @Override
@@ -44,7 +47,8 @@ public final class Pkcs11BackendModule implements BackendModule {
         throw new IllegalArgumentException("backend " + name + ": unknown setting(s) " + unknown
             + " (the allowlist is keymux.pkcs11.allowed-modules)");
       }
-      return new Pkcs11ProvidersBackend(name, allowlist);
+      return new Pkcs11ProvidersBackend(name, allowlist, defaults,
+          new AskpassConfirm(defaults.askpassEnv(), defaults.confirmTimeout()), java.time.Clock.systemUTC());
     }
   }
 

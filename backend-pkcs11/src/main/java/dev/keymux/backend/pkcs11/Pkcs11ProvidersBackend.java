@@ -6,39 +6,77 @@ import dev.keymux.core.agent.Identity;
 import dev.keymux.core.agent.KeyBlob;
 import dev.keymux.core.agent.ProviderAllowlist;
 import dev.keymux.core.agent.Session;
-import dev.keymux.core.agent.SessionBinding;
+import dev.keymux.core.keyring.ConfirmPrompt;
+import dev.keymux.core.keyring.KeyringDefaults;
+import dev.keymux.core.keys.Fingerprints;
 import dev.keymux.core.wire.AgentRequest.AddSmartcardKey;
 import dev.keymux.core.wire.AgentRequest.RemoveSmartcardKey;
+import dev.keymux.core.wire.KeyConstraint;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Tokens loaded on a client's request ({@code ssh-add -s MODULE}, removed with {@code -e}),
- * as OpenSSH's agent does: the library's real path must be on the allowlist, a connection bound
- * for forwarding may not load libraries (CVE-2023-38408), and the PIN the client sent logs in at
- * once and is then wiped.
+ * as OpenSSH's agent does: the library's real path must be on the allowlist, a connection that
+ * sent any session-bind may not load libraries (CVE-2023-38408), and the PIN the client sent logs in at
+ * once and is then wiped. The lifetime (ssh-add -t, default keymux agent -t) and confirm (ssh-add
+ * -c) constraints apply to every key of the library's tokens; other constraints are refused.
  */
 final class Pkcs11ProvidersBackend implements Backend {
   private static final Logger log = LoggerFactory.getLogger(Pkcs11ProvidersBackend.class);
 
+  private static final ScheduledExecutorService EXPIRY = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "keymux-pkcs11-expiry");
+    t.setDaemon(true);
+    return t;
+  });
+
+  /**
+   * One library added with ssh-add -s: its tokens, and the constraints given with it, which apply
+   * to every key of those tokens (as in OpenSSH).
+   *
+   * @param expires when it is removed (ssh-add -t, or keymux agent -t), null = never
+   * @param confirm each signature asks the user first (ssh-add -c)
+   */
+  private record Provider(List<Pkcs11Backend> tokens, Instant expires, boolean confirm) {
+    boolean expired(Instant now) {
+      return expires != null && !now.isBefore(expires);
+    }
+  }
+
   private final String name;
   private final ProviderAllowlist allowlist;
-  private final Map<Path, List<Pkcs11Backend>> providers = new LinkedHashMap<>(); // guarded by this
+  private final KeyringDefaults defaults;
+  private final ConfirmPrompt prompt;
+  private final Clock clock;
+  private final Map<Path, Provider> providers = new LinkedHashMap<>(); // guarded by this
+  private final Set<Path> adding = new HashSet<>(); // guarded by this: libraries being loaded now
 
-  Pkcs11ProvidersBackend(String name, ProviderAllowlist allowlist) {
+  Pkcs11ProvidersBackend(String name, ProviderAllowlist allowlist, KeyringDefaults defaults, ConfirmPrompt prompt, Clock clock) {
     this.name = name;
     this.allowlist = allowlist;
+    this.defaults = defaults;
+    this.prompt = prompt;
+    this.clock = clock;
   }
 
   @Override
@@ -46,26 +84,62 @@ final class Pkcs11ProvidersBackend implements Backend {
     return name;
   }
 
-  private synchronized List<Pkcs11Backend> tokens() {
-    List<Pkcs11Backend> all = new ArrayList<>();
-    providers.values().forEach(all::addAll);
-    return all;
+  /** The providers not expired; expired ones are removed (and their tokens closed) first. */
+  private List<Provider> live() {
+    List<Provider> expired = new ArrayList<>();
+    List<Provider> live = new ArrayList<>();
+    Instant now = clock.instant();
+    synchronized (this) {
+      providers.entrySet().removeIf(e -> {
+        if (e.getValue().expired(now)) {
+          log.info("backend {}: PKCS#11 provider {} reached its lifetime and was removed", name, e.getKey());
+          expired.add(e.getValue());
+          return true;
+        }
+        return false;
+      });
+      live.addAll(providers.values());
+    }
+    expired.forEach(p -> p.tokens().forEach(Pkcs11Backend::close));
+    return live;
   }
 
   @Override
   public List<Identity> list(Session session) {
     List<Identity> out = new ArrayList<>();
-    for (Pkcs11Backend t : tokens()) {
-      t.list(session).forEach(id -> out.add(id.withBackend(name)));
+    for (Provider p : live()) {
+      for (Pkcs11Backend t : p.tokens()) {
+        listed(t, session).forEach(id -> out.add(id.withBackend(name)));
+      }
     }
     return out;
   }
 
+  /** One token's keys; a token that fails unexpectedly lists nothing and hides no other. */
+  private static List<Identity> listed(Pkcs11Backend t, Session session) {
+    try {
+      return t.list(session);
+    } catch (RuntimeException e) {
+      log.warn("backend {}: listing failed: {}", t.name(), e.toString());
+      return List.of();
+    }
+  }
+
   @Override
   public byte[] sign(Session session, KeyBlob key, byte[] data, int flags) throws AgentException {
-    for (Pkcs11Backend t : tokens()) {
-      if (t.list(session).stream().anyMatch(id -> id.key().equals(key))) {
-        return t.sign(session, key, data, flags);
+    for (Provider p : live()) {
+      for (Pkcs11Backend t : p.tokens()) {
+        Optional<Identity> id = listed(t, session).stream().filter(i -> i.key().equals(key)).findFirst();
+        if (id.isPresent()) {
+          if (p.confirm()) {
+            // Asked without any lock held: a prompt may take a minute.
+            String fingerprint = Fingerprints.of(key.bytes(), defaults.fingerprintHash());
+            if (!prompt.confirm("Allow use of key " + id.get().comment() + "?\nKey fingerprint " + fingerprint + ".")) {
+              throw AgentException.failed("use of key " + fingerprint + " was not confirmed");
+            }
+          }
+          return t.sign(session, key, data, flags);
+        }
       }
     }
     throw AgentException.failed("key not on any token added with ssh-add -s");
@@ -73,10 +147,13 @@ final class Pkcs11ProvidersBackend implements Backend {
 
   @Override
   public String keyState(KeyBlob key) {
-    for (Pkcs11Backend t : tokens()) {
-      String s = t.keyState(key);
-      if (!s.isEmpty()) {
-        return s;
+    for (Provider p : live()) {
+      for (Pkcs11Backend t : p.tokens()) {
+        String s = t.keyState(key);
+        if (!s.isEmpty()) {
+          return s + (p.confirm() ? ", confirm each use" : "")
+              + (p.expires() == null ? "" : ", removed in " + Duration.between(clock.instant(), p.expires()).toSeconds() + " s");
+        }
       }
     }
     return "";
@@ -86,51 +163,85 @@ final class Pkcs11ProvidersBackend implements Backend {
   public void addSmartcard(Session session, AddSmartcardKey request) throws AgentException {
     char[] pin = chars(request.pin());
     try {
-      if (session.bindings().stream().anyMatch(SessionBinding::forwarding)) {
+      // As OpenSSH's socket_is_remote: any session-bind, even a refused one, means the client
+      // came through ssh (forwarded or authenticating), and such clients may not load libraries.
+      if (session.bindAttempted() || !session.bindings().isEmpty()) {
         throw AgentException.failed("refusing to load PKCS#11 provider " + request.provider()
-            + " over a forwarded connection (CVE-2023-38408)");
+            + " over a forwarded or ssh-bound connection (session-bind seen; CVE-2023-38408)");
       }
-      if (!request.constraints().isEmpty()) {
-        throw AgentException.failed("constraints on PKCS#11 keys (ssh-add -s with -t/-c/-h) are not supported yet; nothing added");
+      Duration lifetime = defaults.defaultLifetime();
+      boolean confirm = false;
+      for (KeyConstraint c : request.constraints()) {
+        if (c instanceof KeyConstraint.Lifetime l) {
+          lifetime = Duration.ofSeconds(l.seconds());
+        } else if (c instanceof KeyConstraint.Confirm) {
+          confirm = true;
+        } else {
+          // Refuse what we cannot honour: the keys without the restriction would be wider.
+          String what = c instanceof KeyConstraint.RestrictDestination ? "restrict-destination (ssh-add -h)"
+              : c.getClass().getSimpleName();
+          throw AgentException.failed("PKCS#11 provider " + request.provider() + " refused: constraint " + what
+              + " is not supported for token keys (only ssh-add -t and -c); nothing added");
+        }
       }
       Path real = allowlist.check(request.provider());
       synchronized (this) {
-        if (providers.containsKey(real)) {
+        // Checked and reserved at once: two concurrent adds of one library must not both load it.
+        if (providers.containsKey(real) || !adding.add(real)) {
           throw AgentException.failed("PKCS#11 provider " + real + " is already added");
         }
       }
-      List<String> labels;
+      List<Pkcs11Backend> added;
+      Instant expires = lifetime.isZero() ? null : clock.instant().plus(lifetime);
       try {
-        labels = Pkcs11Modules.tokenLabels(real);
-      } catch (IOException e) {
-        throw AgentException.failed(e.getMessage());
-      }
-      if (labels.isEmpty()) {
-        throw AgentException.failed("PKCS#11 provider " + real + " shows no token");
-      }
-      List<Pkcs11Backend> added = new ArrayList<>();
-      AgentException firstFailure = null;
-      for (String label : labels) {
-        Pkcs11Backend token = new Pkcs11Backend(name + ":" + label, Pkcs11Settings.added(real.toString(), label),
-            (l, hint) -> Optional.empty(), false);
-        try {
-          token.addWithPin(pin.clone());
-          added.add(token);
-        } catch (AgentException e) {
-          token.close();
-          firstFailure = firstFailure == null ? e : firstFailure;
+        added = logIn(real, pin);
+        synchronized (this) {
+          providers.put(real, new Provider(List.copyOf(added), expires, confirm));
+        }
+      } finally {
+        synchronized (this) {
+          adding.remove(real);
         }
       }
-      if (added.isEmpty()) {
-        throw firstFailure;
+      if (expires != null) {
+        // Removed (tokens logged out) when the lifetime ends even if nobody lists meanwhile.
+        EXPIRY.schedule(this::live, lifetime.toMillis() + 10, TimeUnit.MILLISECONDS);
       }
-      synchronized (this) {
-        providers.put(real, added);
-      }
-      log.info("backend {}: added PKCS#11 provider {} ({} token(s))", name, real, added.size());
+      log.info("backend {}: added PKCS#11 provider {} ({} token(s)){}{}", name, real, added.size(),
+          expires == null ? "" : ", lifetime " + lifetime.toSeconds() + " s", confirm ? ", confirm each use" : "");
     } finally {
       Arrays.fill(pin, '\0');
     }
+  }
+
+  /** A backend for every token of {@code real}, each logged in with {@code pin}; fails if none could. */
+  private List<Pkcs11Backend> logIn(Path real, char[] pin) throws AgentException {
+    List<String> labels;
+    try {
+      labels = Pkcs11Modules.tokenLabels(real);
+    } catch (IOException e) {
+      throw AgentException.failed(e.getMessage());
+    }
+    if (labels.isEmpty()) {
+      throw AgentException.failed("PKCS#11 provider " + real + " shows no token");
+    }
+    List<Pkcs11Backend> added = new ArrayList<>();
+    AgentException firstFailure = null;
+    for (String label : labels) {
+      Pkcs11Backend token = new Pkcs11Backend(name + ":" + label, Pkcs11Settings.added(real.toString(), label),
+          (l, hint) -> Optional.empty(), false);
+      try {
+        token.addWithPin(pin.clone());
+        added.add(token);
+      } catch (AgentException e) {
+        token.close();
+        firstFailure = firstFailure == null ? e : firstFailure;
+      }
+    }
+    if (added.isEmpty()) {
+      throw firstFailure;
+    }
+    return added;
   }
 
   @Override
@@ -141,26 +252,26 @@ final class Pkcs11ProvidersBackend implements Backend {
     } catch (IOException e) {
       path = Path.of(request.provider());
     }
-    List<Pkcs11Backend> removed;
+    Provider removed;
     synchronized (this) {
       removed = providers.remove(path);
     }
     if (removed == null) {
       throw AgentException.failed("PKCS#11 provider " + request.provider() + " was not added");
     }
-    removed.forEach(Pkcs11Backend::close);
+    removed.tokens().forEach(Pkcs11Backend::close);
     log.info("backend {}: removed PKCS#11 provider {}", name, path);
   }
 
   /** ssh-add -D removes token keys too, as in OpenSSH. */
   @Override
   public void removeAll(Session session) {
-    List<Pkcs11Backend> all;
+    List<Provider> all;
     synchronized (this) {
-      all = tokens();
+      all = new ArrayList<>(providers.values());
       providers.clear();
     }
-    all.forEach(Pkcs11Backend::close);
+    all.forEach(p -> p.tokens().forEach(Pkcs11Backend::close));
   }
 
   @Override

@@ -20,6 +20,7 @@ public final class Session implements AutoCloseable {
   private final long id = IDS.incrementAndGet();
   private final Peer peer;
   private final List<SessionBinding> bindings = new ArrayList<>();
+  private boolean bindAttempted; // guarded by this
   private final Map<Object, AutoCloseable> attachments = new ConcurrentHashMap<>();
 
   public Session(Peer peer) {
@@ -46,6 +47,20 @@ public final class Session implements AutoCloseable {
   /** Records a binding; the caller (the session-bind handler) has checked OpenSSH's rules. */
   public synchronized void addBinding(SessionBinding binding) {
     bindings.add(binding);
+  }
+
+  /** Records that the client sent session-bind@openssh.com, whether or not it was accepted. */
+  public synchronized void markBindAttempted() {
+    bindAttempted = true;
+  }
+
+  /**
+   * True once the client sent any session-bind (OpenSSH's {@code session_bind_attempted}): with
+   * {@link #bindings()}, how OpenSSH tells a connection that came through ssh (forwarding or
+   * authentication) from a local one.
+   */
+  public synchronized boolean bindAttempted() {
+    return bindAttempted;
   }
 
   /**

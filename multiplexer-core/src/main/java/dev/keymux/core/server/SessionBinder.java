@@ -23,6 +23,7 @@ final class SessionBinder {
   private SessionBinder() {}
 
   static void bind(Session session, byte[] contents) throws AgentException {
+    session.markBindAttempted(); // even a refused binding marks the connection as remote
     KeyBlob hostKey;
     byte[] sessionId;
     byte[] signature;
