@@ -71,10 +71,7 @@ final class StoredPassphraseSource implements PassphraseSource {
     boolean yes = remember.equals("always");
     if (!yes) {
       try {
-        yes = askpass.ask("Remember the passphrase of " + keyFile + " in your keyring?", "confirm").map(b -> {
-          Arrays.fill(b, (byte) 0);
-          return true;
-        }).orElse(false);
+        yes = askpass.confirm("Remember the passphrase of " + keyFile + " in your keyring?");
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;

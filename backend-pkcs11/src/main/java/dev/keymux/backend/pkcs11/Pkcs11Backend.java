@@ -1,5 +1,6 @@
 package dev.keymux.backend.pkcs11;
 
+import dev.keymux.core.keys.SshSignatures;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.*;
 
 import dev.keymux.core.agent.AgentException;
@@ -581,21 +582,23 @@ final class Pkcs11Backend implements Backend {
         return w.writeString("ecdsa-sha2-" + key.curve()).writeString(inner).toByteArray();
       }
       default: {
-        String algorithm;
+        // DigestInfo prefixes (RFC 8017 §9.2, note 1) for CKM_RSA_PKCS, which signs what it is given.
+        String algorithm = SshSignatures.rsaAlgorithm(flags);
         String hash;
         byte[] prefix;
-        if ((flags & AgentProtocol.SSH_AGENT_RSA_SHA2_512) != 0) {
-          algorithm = "rsa-sha2-512";
-          hash = "SHA-512";
-          prefix = HexFormat.of().parseHex("3051300d060960864801650304020305000440");
-        } else if ((flags & AgentProtocol.SSH_AGENT_RSA_SHA2_256) != 0) {
-          algorithm = "rsa-sha2-256";
-          hash = "SHA-256";
-          prefix = HexFormat.of().parseHex("3031300d060960864801650304020105000420");
-        } else {
-          algorithm = "ssh-rsa";
-          hash = "SHA-1";
-          prefix = HexFormat.of().parseHex("3021300906052b0e03021a05000414");
+        switch (algorithm) {
+          case "rsa-sha2-256" -> {
+            hash = "SHA-256";
+            prefix = HexFormat.of().parseHex("3031300d060960864801650304020105000420");
+          }
+          case "rsa-sha2-512" -> {
+            hash = "SHA-512";
+            prefix = HexFormat.of().parseHex("3051300d060960864801650304020305000440");
+          }
+          default -> {
+            hash = "SHA-1";
+            prefix = HexFormat.of().parseHex("3021300906052b0e03021a05000414");
+          }
         }
         byte[] h = digest(hash, data);
         byte[] digestInfo = Arrays.copyOf(prefix, prefix.length + h.length);

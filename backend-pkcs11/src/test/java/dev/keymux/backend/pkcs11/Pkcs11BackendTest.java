@@ -284,4 +284,23 @@ class Pkcs11BackendTest {
       assertTrue(b.health().detail().contains("looking at the token failed"), b.health().detail());
     }
   }
+
+  @Test
+  void rsaSignatureAlgorithmFollowsTheFlagsAsOpenSshDoes() throws Exception {
+    TestTokens t = TestTokens.create();
+    try (Pkcs11Backend b = backend("rsa", t.rsaToken("rsa"), counting(PIN, new AtomicInteger()))) {
+      KeyBlob key = onlyKey(b);
+      byte[] data = "flags".getBytes();
+      java.util.Map<Integer, String> expected = java.util.Map.of(0, "ssh-rsa",
+          dev.keymux.core.wire.AgentProtocol.SSH_AGENT_RSA_SHA2_256, "rsa-sha2-256",
+          dev.keymux.core.wire.AgentProtocol.SSH_AGENT_RSA_SHA2_512, "rsa-sha2-512",
+          dev.keymux.core.wire.AgentProtocol.SSH_AGENT_RSA_SHA2_256 | dev.keymux.core.wire.AgentProtocol.SSH_AGENT_RSA_SHA2_512,
+          "rsa-sha2-256");
+      for (var e : expected.entrySet()) {
+        byte[] sig = b.sign(dev.keymux.core.agent.Session.local(), key, data, e.getKey());
+        assertEquals(e.getValue(), new dev.keymux.core.wire.SshReader(sig).readUtf8(), "flags " + e.getKey());
+        assertTrue(dev.keymux.core.keys.SshSignatures.verify(key.bytes(), sig, data), "flags " + e.getKey());
+      }
+    }
+  }
 }

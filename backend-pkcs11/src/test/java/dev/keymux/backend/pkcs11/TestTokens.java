@@ -74,6 +74,14 @@ final class TestTokens {
     return label;
   }
 
+  /** Creates token {@code name} with one RSA-2048 key labelled {@code name + "-rsa"}; returns its label. */
+  String rsaToken(String name) {
+    String label = label(name);
+    hsm.initToken(label, PIN);
+    hsm.generate(label, PIN, "rsa:2048", "02", name + "-rsa");
+    return label;
+  }
+
   void deleteToken(String label) {
     hsm.deleteToken(label);
   }

@@ -22,6 +22,7 @@ public final class Session implements AutoCloseable {
   private final List<SessionBinding> bindings = new ArrayList<>();
   private boolean bindAttempted; // guarded by this
   private final Map<Object, AutoCloseable> attachments = new ConcurrentHashMap<>();
+  private volatile boolean closed;
 
   public Session(Peer peer) {
     this.peer = peer;
@@ -69,19 +70,32 @@ public final class Session implements AutoCloseable {
    */
   @SuppressWarnings("unchecked")
   public <T extends AutoCloseable> T attachment(Object key, Function<Object, T> create) {
-    return (T) attachments.computeIfAbsent(key, create);
+    T t = (T) attachments.computeIfAbsent(key, create);
+    if (closed) {
+      // A backend call that outlived its connection (a timed-out pool thread) must not leave
+      // state, such as an upstream connection, that nobody will close.
+      closeQuietly(attachments.remove(key));
+    }
+    return t;
   }
 
   @Override
   public void close() {
-    for (AutoCloseable c : attachments.values()) {
-      try {
-        c.close();
-      } catch (Exception e) {
-        log.debug("closing session attachment failed", e);
-      }
+    closed = true;
+    for (Object key : List.copyOf(attachments.keySet())) {
+      closeQuietly(attachments.remove(key));
     }
-    attachments.clear();
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (Exception e) {
+      log.debug("closing session attachment failed", e);
+    }
   }
 
   @Override

@@ -1,7 +1,5 @@
 package dev.keymux.core.keys;
 
-import static dev.keymux.core.wire.AgentProtocol.SSH_AGENT_RSA_SHA2_256;
-import static dev.keymux.core.wire.AgentProtocol.SSH_AGENT_RSA_SHA2_512;
 
 import dev.keymux.core.wire.ProtocolException;
 import dev.keymux.core.wire.SshReader;
@@ -257,19 +255,12 @@ public final class SshPrivateKey implements AutoCloseable {
       byte[] inner = new SshWriter().writeMpint(rs[0]).writeMpint(rs[1]).toByteArray();
       w.writeString(c.keyType()).writeString(inner);
     } else if (key instanceof RSAPrivateCrtKeyParameters rsa) {
-      String algorithm;
-      Digest digest;
-      // SHA2_256 is tested first, as OpenSSH's agent_decode_alg does: both flags mean rsa-sha2-256.
-      if ((flags & SSH_AGENT_RSA_SHA2_256) != 0) {
-        algorithm = "rsa-sha2-256";
-        digest = new SHA256Digest();
-      } else if ((flags & SSH_AGENT_RSA_SHA2_512) != 0) {
-        algorithm = "rsa-sha2-512";
-        digest = new SHA512Digest();
-      } else {
-        algorithm = "ssh-rsa";
-        digest = new SHA1Digest();
-      }
+      String algorithm = SshSignatures.rsaAlgorithm(flags);
+      Digest digest = switch (algorithm) {
+        case "rsa-sha2-256" -> new SHA256Digest();
+        case "rsa-sha2-512" -> new SHA512Digest();
+        default -> new SHA1Digest();
+      };
       RSADigestSigner s = new RSADigestSigner(digest);
       s.init(true, rsa);
       s.update(data, 0, data.length);

@@ -89,4 +89,18 @@ public final class SshSignatures {
     d.doFinal(out, 0);
     return out;
   }
+
+  /**
+   * The RSA signature algorithm a sign request's flags ask for. SHA2_256 is tested first, as
+   * OpenSSH's agent_decode_alg does: both flags mean rsa-sha2-256; none means ssh-rsa (SHA-1).
+   */
+  public static String rsaAlgorithm(int flags) {
+    if ((flags & dev.keymux.core.wire.AgentProtocol.SSH_AGENT_RSA_SHA2_256) != 0) {
+      return "rsa-sha2-256";
+    }
+    if ((flags & dev.keymux.core.wire.AgentProtocol.SSH_AGENT_RSA_SHA2_512) != 0) {
+      return "rsa-sha2-512";
+    }
+    return "ssh-rsa";
+  }
 }
