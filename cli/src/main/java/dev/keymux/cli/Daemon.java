@@ -76,34 +76,14 @@ final class Daemon implements AutoCloseable {
       Optional<Path> configFile) {
     this.settings = settings;
     this.socketPath = socketPath;
-    KeyringDefaults defaults = new KeyringDefaults(settings.defaultKeyLifetime(), settings.confirmTimeout(), env,
-        settings.fingerprintHash());
-    List<Module> modules = new ArrayList<>(BackendModule.discover());
-    modules.add(new AbstractModule() {
-      @Override
-      protected void configure() {
-        bind(KeyringDefaults.class).toInstance(defaults);
-        bind(ProviderAllowlist.class).toInstance(new ProviderAllowlist(settings.pkcs11AllowedModules()));
-      }
-    });
-    Injector injector = Guice.createInjector(modules);
-    Map<String, BackendFactory> factories = injector.getInstance(Key.get(new TypeLiteral<Map<String, BackendFactory>>() {}));
-
-    List<Backend> backends = new ArrayList<>();
+    List<Backend> backends = buildBackends(settings, env);
     Backend addTarget = null;
     Backend extensionTarget = null;
-    for (KeymuxSettings.BackendSettings b : settings.backends()) {
-      BackendFactory factory = factories.get(b.type());
-      if (factory == null) {
-        throw new IllegalArgumentException("backend " + b.name() + ": unknown type '" + b.type() + "' (known types: "
-            + String.join(", ", new TreeSet<>(factories.keySet())) + ")");
-      }
-      Backend backend = factory.create(b.name(), b.settings());
-      backends.add(backend);
-      if (b.name().equals(settings.addTarget())) {
+    for (Backend backend : backends) {
+      if (backend.name().equals(settings.addTarget())) {
         addTarget = backend;
       }
-      if (b.name().equals(settings.extensionTarget())) {
+      if (backend.name().equals(settings.extensionTarget())) {
         extensionTarget = backend;
       }
     }
@@ -118,6 +98,56 @@ final class Daemon implements AutoCloseable {
       scoped.add(new AgentServer(s.name(), s.path(), dispatcher, settings.maxConnections(), access(s)));
     }
     reloader = new PolicyReloader(reload, this::apply, configFile, () -> this.settings.policy().watch());
+  }
+
+  /**
+   * Every configured backend, built by its type's factory (found through the Guice-bound map).
+   * Factories check their own settings; nothing is opened yet. Throws IllegalArgumentException
+   * with every backend's problems.
+   */
+  static List<Backend> buildBackends(KeymuxSettings settings, Map<String, String> env) {
+    KeyringDefaults defaults = new KeyringDefaults(settings.defaultKeyLifetime(), settings.confirmTimeout(), env,
+        settings.fingerprintHash());
+    List<Module> modules = new ArrayList<>(BackendModule.discover());
+    modules.add(new AbstractModule() {
+      @Override
+      protected void configure() {
+        bind(KeyringDefaults.class).toInstance(defaults);
+        bind(ProviderAllowlist.class).toInstance(new ProviderAllowlist(settings.pkcs11AllowedModules()));
+      }
+    });
+    Injector injector = Guice.createInjector(modules);
+    Map<String, BackendFactory> factories = injector.getInstance(Key.get(new TypeLiteral<Map<String, BackendFactory>>() {}));
+    List<Backend> backends = new ArrayList<>();
+    List<String> problems = new ArrayList<>();
+    for (KeymuxSettings.BackendSettings b : settings.backends()) {
+      BackendFactory factory = factories.get(b.type());
+      if (factory == null) {
+        problems.add("backend " + b.name() + ": unknown type '" + b.type() + "' (known types: "
+            + String.join(", ", new TreeSet<>(factories.keySet())) + ")");
+        continue;
+      }
+      try {
+        backends.add(factory.create(b.name(), b.settings()));
+      } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+        problems.add(e.getMessage());
+      }
+    }
+    if (!problems.isEmpty()) {
+      closeAll(backends);
+      throw new IllegalArgumentException(String.join("\n", problems));
+    }
+    return backends;
+  }
+
+  static void closeAll(List<Backend> backends) {
+    for (Backend b : backends) {
+      try {
+        b.close();
+      } catch (Exception e) {
+        log.debug("closing backend {} failed", b.name(), e);
+      }
+    }
   }
 
   private static SocketAccess access(SocketSettings s) {

@@ -70,6 +70,14 @@ final class PolicyCommand implements Runnable {
         e.problems().forEach(p -> err.println("  " + p));
         return 1;
       }
+      try {
+        Daemon.closeAll(Daemon.buildBackends(s, env)); // each backend type checks its own block, as serve would
+      } catch (IllegalArgumentException e) {
+        List<String> problems = List.of(e.getMessage().split("\n"));
+        err.println(name + ": " + problems.size() + " problem(s):");
+        problems.forEach(p -> err.println("  " + p));
+        return 1;
+      }
       List<String> sockets = s.policy().sockets().stream().map(SocketSettings::name).toList();
       out.println(name + ": OK — " + s.policy().rules().size() + " rule(s), " + s.backends().size() + " backend(s), "
           + (sockets.isEmpty() ? "no scoped sockets" : "scoped sockets: " + String.join(", ", sockets))

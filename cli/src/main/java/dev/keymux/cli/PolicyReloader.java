@@ -32,6 +32,8 @@ final class PolicyReloader implements AutoCloseable {
   private final Optional<Path> file;
   private final java.util.function.BooleanSupplier watch;
   private WatchService watcher;
+  /** The config file and, if it is a symlink, its target. */
+  private final java.util.List<Path> watched = new java.util.ArrayList<>();
   private Thread thread;
   private byte[] lastDigest;
 
@@ -59,8 +61,19 @@ final class PolicyReloader implements AutoCloseable {
     }
     try {
       watcher = file.get().getFileSystem().newWatchService();
-      file.get().getParent().register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
-          StandardWatchEventKinds.ENTRY_DELETE);
+      watched.add(file.get());
+      try {
+        Path real = file.get().toRealPath();
+        if (!real.equals(file.get())) {
+          watched.add(real); // a symlinked config: edits land in the target's directory
+        }
+      } catch (IOException e) {
+        // not there yet: its own directory is watched for it to appear
+      }
+      for (Path dir : watched.stream().map(Path::getParent).distinct().toList()) {
+        dir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+            StandardWatchEventKinds.ENTRY_DELETE);
+      }
     } catch (IOException e) {
       log.warn("cannot watch {} for changes ({}); send SIGHUP to reload", file.get(), e.getMessage());
       return;
@@ -71,11 +84,12 @@ final class PolicyReloader implements AutoCloseable {
   }
 
   private void watchLoop() {
-    String name = file.get().getFileName().toString();
     try {
       while (true) {
         WatchKey key = watcher.take();
-        boolean ours = key.pollEvents().stream().anyMatch(e -> name.equals(String.valueOf(e.context())));
+        Path dir = (Path) key.watchable();
+        boolean ours = key.pollEvents().stream().anyMatch(e -> e.context() instanceof Path name
+            && watched.contains(dir.resolve(name)));
         key.reset();
         if (!ours) {
           continue;

@@ -94,9 +94,8 @@ class ExamplePoliciesTest {
   }
 
   /**
-   * {@code policy check} reads backend blocks only as far as the policy needs them; the factories
-   * that {@code keymux serve} uses check the rest (unknown settings, a pkcs11 block without
-   * module). Building the daemon opens no socket, token or file: its paths need not exist.
+   * Beyond {@code policy check}: the whole daemon can be built from the example, and building it
+   * opens no socket, token or file: its paths need not exist.
    */
   @ParameterizedTest
   @MethodSource("examples")

@@ -237,7 +237,7 @@ class Pkcs11Test {
   void sshAddDashSWithDashCConfirmsEveryUseAndWithDashTExpires() throws Exception {
     Path log = dir.resolve("confirm.log");
     Path confirm = Askpass.recording(dir.resolve("confirm"), "", log); // exits 0: yes
-    try (KeymuxProcess keymux = plain(Map.of("SSH_ASKPASS", confirm.toString()))) {
+    try (KeymuxProcess keymux = plain(Map.of("SSH_ASKPASS", confirm.toString(), "SSH_ASKPASS_REQUIRE", "force"))) {
       Proc.run(T, sshAddPinEnv(keymux, PIN), "/usr/bin/ssh-add", "-c", "-t", "6", "-s", SoftHsm.MODULE).assertOk();
       long added = System.currentTimeMillis();
       List<String> lines = publicLines(keymux);

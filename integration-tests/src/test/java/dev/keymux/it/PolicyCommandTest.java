@@ -49,6 +49,20 @@ class PolicyCommandTest {
   }
 
   @Test
+  void checkAlsoCatchesWhatOnlyABackendTypeKnows() throws Exception {
+    Path bad = Files.writeString(dir.resolve("backends.conf"), """
+        keymux.backends {
+          hsm { type = pkcs12, module = "/usr/lib/softhsm/libsofthsm2.so" }
+          files { type = file, pathz = ["~/.ssh/id_*"] }
+        }
+        """);
+    Proc.Result r = keymux("policy", "check", bad.toString());
+    assertEquals(1, r.exitCode(), r.toString());
+    assertTrue(r.stderr().contains("backend hsm: unknown type 'pkcs12' (known types:"), r.stderr());
+    assertTrue(r.stderr().contains("pathz") && r.stderr().contains("did you mean paths?"), r.stderr());
+  }
+
+  @Test
   void explainNamesTheDecidingRuleAndWhyEarlierOnesDidNot() throws Exception {
     Path host = TestKeys.generate(dir, "host", "ed25519", "github host key");
     Path kh = Files.writeString(dir.resolve("known_hosts"), "github.com " + TestKeys.publicLine(host) + "\n");

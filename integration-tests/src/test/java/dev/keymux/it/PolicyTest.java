@@ -231,6 +231,21 @@ class PolicyTest {
     }
   }
 
+  @Test
+  void editsToTheTargetOfASymlinkedConfigAreSeen() throws Exception {
+    Path d = Files.createDirectories(dir.resolve("symlinked"));
+    Path dotfiles = Files.createDirectories(d.resolve("dotfiles"));
+    Path target = Files.writeString(dotfiles.resolve("keymux.conf"), rules(DENY_KEY_1));
+    Path link = Files.createSymbolicLink(Files.createDirectories(d.resolve("config")).resolve("keymux.conf"), target);
+    try (KeymuxProcess k = KeymuxProcess.start(d, Map.of(), "--config", link.toString())) {
+      Proc.run(T, k.env(), "/usr/bin/ssh-add", "-q", keys.get(0).toString()).assertOk();
+      assertFalse(Proc.run(T, k.env(), "/usr/bin/ssh-add", "-l").stdout().contains("key-1 "));
+      Files.writeString(target, rules(""));
+      waitFor(() -> Proc.run(T, k.env(), "/usr/bin/ssh-add", "-l").stdout().contains("key-1 "),
+          "an edit in the link's target directory reloads:\n" + k.log());
+    }
+  }
+
   static String logOf(KeymuxProcess k) {
     try {
       return k.log();

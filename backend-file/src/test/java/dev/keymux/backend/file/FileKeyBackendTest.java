@@ -446,7 +446,7 @@ class FileKeyBackendTest {
   void unlockForOneSecondLocksAgainAndTheNextSignatureAsksAgain() throws Exception {
     Path key = TestKeys.generate(dir, "id_pw", "ed25519", "pw", PASS);
     Path log = dir.resolve("asked.log");
-    FileKeyBackend b = backend(Map.of("SSH_ASKPASS", Askpass.recording(dir, PASS, log).toString()), "PT1S", false, key.toString());
+    FileKeyBackend b = backend(Askpass.env(Askpass.recording(dir, PASS, log)), "PT1S", false, key.toString());
     assertSigns(b, pubBlob(key));
     assertEquals("unlocked, locks in 0m", b.keyState(pubBlob(key)));
     long t0 = System.nanoTime();
@@ -469,7 +469,7 @@ class FileKeyBackendTest {
     Path key = TestKeys.generate(dir, "id_pw", "ecdsa-384", "pw", PASS);
     Path log = dir.resolve("asked.log");
     MovableClock clock = new MovableClock();
-    FileKeyBackend b = backend(clock, Map.of("SSH_ASKPASS", Askpass.recording(dir, PASS, log).toString()), "forever", false,
+    FileKeyBackend b = backend(clock, Askpass.env(Askpass.recording(dir, PASS, log)), "forever", false,
         key.toString());
     assertSigns(b, pubBlob(key));
     clock.advance(Duration.ofDays(1000));

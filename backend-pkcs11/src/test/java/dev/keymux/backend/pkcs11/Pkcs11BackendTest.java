@@ -221,7 +221,7 @@ class Pkcs11BackendTest {
     };
     Path log = tmp.resolve("asked.log");
     Path askpass = Askpass.recording(log.getParent(), PIN, log);
-    PinSource pins = PinSource.of("keyring", Map.of("SSH_ASKPASS", askpass.toString()), Duration.ofSeconds(10), Optional.of(store));
+    PinSource pins = PinSource.of("keyring", Map.of("SSH_ASKPASS", askpass.toString(), "SSH_ASKPASS_REQUIRE", "force"), Duration.ofSeconds(10), Optional.of(store));
     try (Pkcs11Backend b = backend("b", one, pins)) {
       KeyBlob key = onlyKey(b);
       AgentException first = assertThrows(AgentException.class, () -> signs(b, key));
@@ -262,7 +262,7 @@ class Pkcs11BackendTest {
     Files.writeString(askpass, "#!/bin/sh\nprintf 'prompt=%s\\n' \"$1\" >> '" + log + "'\n"
         + "if [ -e '" + bin.resolve("once") + "' ]; then echo " + PIN + "; else : > '" + bin.resolve("once") + "'; echo 000000; fi\n");
     Files.setPosixFilePermissions(askpass, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-    PinSource pins = PinSource.of("askpass", Map.of("SSH_ASKPASS", askpass.toString()), Duration.ofSeconds(10), Optional.empty());
+    PinSource pins = PinSource.of("askpass", Map.of("SSH_ASKPASS", askpass.toString(), "SSH_ASKPASS_REQUIRE", "force"), Duration.ofSeconds(10), Optional.empty());
     try (Pkcs11Backend b = backend("b", one, pins)) {
       KeyBlob key = onlyKey(b);
       AgentException wrong = assertThrows(AgentException.class, () -> signs(b, key));
