@@ -84,7 +84,7 @@ final class KeymuxProcess implements AutoCloseable {
     pb.environment().putAll(extraEnv);
     Process p = pb.start();
     long deadline = System.currentTimeMillis() + 20_000;
-    while (!accepts(socket)) { // the file appears at bind(); wait until keymux answers on it
+    while (!dev.keymux.testing.Sockets.accepts(socket)) { // the file appears at bind(); wait until keymux answers on it
       if (!p.isAlive()) {
         fail("keymux exited with " + p.exitValue() + ":\n" + Files.readString(log));
       }
@@ -95,17 +95,6 @@ final class KeymuxProcess implements AutoCloseable {
       Thread.sleep(20);
     }
     return new KeymuxProcess(dir, socket, log, p);
-  }
-
-  private static boolean accepts(Path socket) {
-    if (!Files.exists(socket)) {
-      return false;
-    }
-    try (var s = org.newsclub.net.unix.AFUNIXSocket.connectTo(org.newsclub.net.unix.AFUNIXSocketAddress.of(socket.toFile()))) {
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
   }
 
   long pid() {

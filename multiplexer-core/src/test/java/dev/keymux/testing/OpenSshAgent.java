@@ -37,7 +37,7 @@ public final class OpenSshAgent implements AutoCloseable {
     Process p = pb.start();
     long deadline = System.currentTimeMillis() + 5000;
     // The socket file appears at bind(), a moment before listen(): wait until it accepts.
-    while (!accepts(socket)) {
+    while (!Sockets.accepts(socket)) {
       if (!p.isAlive() || System.currentTimeMillis() > deadline) {
         p.destroyForcibly();
         throw new IllegalStateException("ssh-agent did not start: " + Files.readString(dir.resolve("log")));
@@ -45,18 +45,6 @@ public final class OpenSshAgent implements AutoCloseable {
       Thread.sleep(10);
     }
     return new OpenSshAgent(p, dir, socket);
-  }
-
-  private static boolean accepts(Path socket) {
-    if (!Files.exists(socket)) {
-      return false;
-    }
-    try {
-      org.newsclub.net.unix.AFUNIXSocket.connectTo(org.newsclub.net.unix.AFUNIXSocketAddress.of(socket.toFile())).close();
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
   }
 
   public Path socket() {

@@ -1,12 +1,9 @@
 package dev.keymux.testing;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.newsclub.net.unix.AFUNIXSocket;
-import org.newsclub.net.unix.AFUNIXSocketAddress;
 
 /**
  * A real OpenSSH ssh-agent bound at a path the test chooses: where GNOME's agent or a stray
@@ -32,7 +29,7 @@ public final class SshAgentAt implements AutoCloseable {
     Process p = pb.start();
     long deadline = System.currentTimeMillis() + 5000;
     // The socket file appears at bind(), before listen(): wait until a connection is accepted.
-    while (!accepts(socket)) {
+    while (!Sockets.accepts(socket)) {
       if (!p.isAlive() || System.currentTimeMillis() > deadline) {
         p.destroyForcibly();
         throw new IllegalStateException("ssh-agent did not start on " + socket);
@@ -40,14 +37,6 @@ public final class SshAgentAt implements AutoCloseable {
       Thread.sleep(10);
     }
     return new SshAgentAt(p, socket);
-  }
-
-  private static boolean accepts(Path socket) {
-    try (AFUNIXSocket s = AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socket.toFile()))) {
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
   }
 
   public Path socket() {

@@ -1,5 +1,6 @@
 package dev.keymux.backend.pkcs11;
 
+import dev.keymux.core.keyring.SupportedConstraints;
 import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Backend;
 import dev.keymux.core.agent.Identity;
@@ -11,7 +12,6 @@ import dev.keymux.core.keyring.KeyringDefaults;
 import dev.keymux.core.keys.Fingerprints;
 import dev.keymux.core.wire.AgentRequest.AddSmartcardKey;
 import dev.keymux.core.wire.AgentRequest.RemoveSmartcardKey;
-import dev.keymux.core.wire.KeyConstraint;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -169,21 +169,10 @@ final class Pkcs11ProvidersBackend implements Backend {
         throw AgentException.failed("refusing to load PKCS#11 provider " + request.provider()
             + " over a forwarded or ssh-bound connection (session-bind seen; CVE-2023-38408)");
       }
-      Duration lifetime = defaults.defaultLifetime();
-      boolean confirm = false;
-      for (KeyConstraint c : request.constraints()) {
-        if (c instanceof KeyConstraint.Lifetime l) {
-          lifetime = Duration.ofSeconds(l.seconds());
-        } else if (c instanceof KeyConstraint.Confirm) {
-          confirm = true;
-        } else {
-          // Refuse what we cannot honour: the keys without the restriction would be wider.
-          String what = c instanceof KeyConstraint.RestrictDestination ? "restrict-destination (ssh-add -h)"
-              : c.getClass().getSimpleName();
-          throw AgentException.failed("PKCS#11 provider " + request.provider() + " refused: constraint " + what
-              + " is not supported for token keys (only ssh-add -t and -c); nothing added");
-        }
-      }
+      SupportedConstraints constraints = SupportedConstraints.of(request.constraints(), defaults.defaultLifetime(),
+          "PKCS#11 provider " + request.provider());
+      Duration lifetime = constraints.lifetime();
+      boolean confirm = constraints.confirm();
       Path real = allowlist.check(request.provider());
       synchronized (this) {
         // Checked and reserved at once: two concurrent adds of one library must not both load it.

@@ -9,7 +9,6 @@ import dev.keymux.core.keys.Fingerprints;
 import dev.keymux.core.keys.KeyFormatException;
 import dev.keymux.core.keys.SshPrivateKey;
 import dev.keymux.core.wire.AgentRequest.AddIdentity;
-import dev.keymux.core.wire.KeyConstraint;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -104,19 +103,10 @@ public final class InMemoryKeyring implements Backend {
 
   @Override
   public void add(Session session, AddIdentity request) throws AgentException {
-    Duration lifetime = defaults.defaultLifetime();
-    boolean confirm = false;
-    for (KeyConstraint c : request.constraints()) {
-      if (c instanceof KeyConstraint.Lifetime l) {
-        lifetime = Duration.ofSeconds(l.seconds());
-      } else if (c instanceof KeyConstraint.Confirm) {
-        confirm = true;
-      } else {
-        // Refuse what we cannot honour: adding the key without its restriction would widen it.
-        throw AgentException.failed("key refused: constraint " + describe(c) + " is not supported by the "
-            + name + " keyring");
-      }
-    }
+    SupportedConstraints constraints = SupportedConstraints.of(request.constraints(), defaults.defaultLifetime(),
+        "the " + name + " keyring");
+    Duration lifetime = constraints.lifetime();
+    boolean confirm = constraints.confirm();
     SshPrivateKey key;
     try {
       key = SshPrivateKey.fromAgentWire(request.keyMaterial());
@@ -142,19 +132,6 @@ public final class InMemoryKeyring implements Backend {
 
   private String fingerprint(KeyBlob blob) {
     return Fingerprints.of(blob.bytes(), defaults.fingerprintHash());
-  }
-
-  private static String describe(KeyConstraint c) {
-    if (c instanceof KeyConstraint.RestrictDestination) {
-      return "restrict-destination (ssh-add -h)";
-    } else if (c instanceof KeyConstraint.AssociatedCerts) {
-      return "associated-certs (only valid for PKCS#11 keys)";
-    } else if (c instanceof KeyConstraint.SkProvider) {
-      return "sk-provider (FIDO security keys)";
-    } else if (c instanceof KeyConstraint.MaxSignatures) {
-      return "maxsign (XMSS keys)";
-    }
-    return c.getClass().getSimpleName();
   }
 
   @Override
