@@ -76,14 +76,17 @@ public final class ConfigLoader {
   }
 
   /**
-   * Every path the user file sets that reference.conf does not know: top-level keys other than
-   * keymux (a misspelt {@code keymx { }} would otherwise be ignored whole), and paths under keymux.
+   * Every path the user file sets that reference.conf does not know: a top-level key that looks
+   * like a misspelt keymux ({@code keymx { }} would otherwise be ignored whole), and paths under
+   * keymux.
    */
   static List<String> unknownKeys(Config user, Config reference) {
     List<String> problems = new ArrayList<>();
     Set<String> topLevel = new TreeSet<>(reference.root().keySet());
     for (String key : new TreeSet<>(user.root().keySet())) {
-      if (!topLevel.contains(key)) {
+      // Other top-level keys are HOCON's way to name a value once and use it in several places
+      // (${trusted-clients}); only one that looks like a misspelt keymux is surely a mistake.
+      if (!topLevel.contains(key) && ClosestKey.to(key, topLevel).isPresent()) {
         problems.add(user.root().get(key).origin().description() + ": unknown setting "
             + com.typesafe.config.ConfigUtil.joinPath(key) + suggestion(key, topLevel) + " (keymux reads only keymux { ... })");
       }
