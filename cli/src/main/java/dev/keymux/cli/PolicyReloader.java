@@ -52,9 +52,14 @@ final class PolicyReloader implements AutoCloseable {
   void start() {
     lastDigest = digest();
     try {
-      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> reload("SIGHUP", true));
+      sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> reload("SIGHUP", true));
+      if (before == sun.misc.SignalHandler.SIG_IGN) {
+        // The JVM keeps an inherited "ignore" for SIGHUP and installs nothing (nohup does this).
+        log.warn("SIGHUP is ignored by this process (started under nohup?), so it cannot reload the configuration;"
+            + " changes to the file are still picked up");
+      }
     } catch (IllegalArgumentException e) {
-      log.debug("SIGHUP cannot be handled here: {}", e.getMessage());
+      log.warn("SIGHUP cannot be handled here ({}); changes to the file are still picked up", e.getMessage());
     }
     if (file.isEmpty() || load == null) {
       return;

@@ -37,7 +37,9 @@ final class KeymuxProcess implements AutoCloseable {
 
   /** The command line that runs keymux with {@code args}. */
   static List<String> command(String... args) {
-    List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-jar", jar().toString()));
+    // A test harness started under nohup passes "ignore SIGHUP" down to every child, and the JVM
+    // keeps it; keymux is started with SIGHUP at its default, as a user's shell would.
+    List<String> cmd = new ArrayList<>(List.of("/usr/bin/env", "--default-signal=HUP", javaBinary(), "-jar", jar().toString()));
     cmd.addAll(List.of(args));
     return cmd;
   }
