@@ -24,7 +24,7 @@ printf 'keymux.backends.files = null\n' > "$work/added.conf"
 HOME="$work" XDG_CONFIG_HOME="$work/.config" java -jar "$jar" serve --config "$work/added.conf" \
   -a "$work/added/agent.sock" 2>"$work/added.log" & pids+=($!)
 # 3. keymux serving the key straight from ~/.ssh (default config), passphrase via askpass.
-HOME="$work" XDG_CONFIG_HOME="$work/.config" SSH_ASKPASS="$work/bin/askpass" java -jar "$jar" serve \
+HOME="$work" XDG_CONFIG_HOME="$work/.config" SSH_ASKPASS="$work/bin/askpass" SSH_ASKPASS_REQUIRE=force java -jar "$jar" serve \
   -a "$work/file/agent.sock" 2>"$work/file.log" & pids+=($!)
 for _ in $(seq 400); do
   [ -S "$work/openssh.sock" ] && [ -S "$work/added/agent.sock" ] && [ -S "$work/file/agent.sock" ] && break

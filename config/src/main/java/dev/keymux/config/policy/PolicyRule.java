@@ -59,62 +59,72 @@ public record PolicyRule(String label, String origin, Match match, Action action
       return !clientExes.isEmpty() || !clientNames.isEmpty() || !clientParents.isEmpty() || !clientCmdlines.isEmpty();
     }
 
-    /** Null when every criterion matches {@code f}; otherwise why not (the first criterion that fails). */
-    String mismatch(Facts f) {
+    /** What {@link #mismatch} says when no explanation was asked for: building reasons costs more than matching. */
+    static final String NO = "not matched";
+
+    /**
+     * Null when every criterion matches {@code f}; otherwise why not (the first criterion that
+     * fails), spelt out only when {@code explain}.
+     */
+    String mismatch(Facts f, boolean explain) {
       KeyFacts k = f.key();
       if (!fingerprints.isEmpty() && fingerprints.stream().noneMatch(k::hasFingerprint)) {
-        return "key " + k.sha256() + " is not " + String.join(" or ", fingerprints);
+        return explain ? "key " + k.sha256() + " is not " + String.join(" or ", fingerprints) : NO;
       }
       if (!comments.isEmpty() && comments.stream().noneMatch(p -> k.comments().stream().anyMatch(c -> Glob.matches(p, c, false)))) {
-        return "key comment " + k.comments() + " does not match " + comments;
+        return explain ? "key comment " + k.comments() + " does not match " + comments : NO;
       }
       if (!keyTypes.isEmpty() && keyTypes.stream().noneMatch(p -> Glob.matches(p, k.type(), false))) {
-        return "key type " + k.type() + " does not match " + keyTypes;
+        return explain ? "key type " + k.type() + " does not match " + keyTypes : NO;
       }
       if (!backends.isEmpty() && backends.stream().noneMatch(k.backends()::contains)) {
-        return "key is held by " + k.backends() + ", not " + backends;
+        return explain ? "key is held by " + k.backends() + ", not " + backends : NO;
       }
       if (!uids.isEmpty() && !uids.contains(f.uid())) {
-        return "client uid " + f.uid() + " is not " + uids;
+        return explain ? "client uid " + f.uid() + " is not " + uids : NO;
       }
       if (!sockets.isEmpty() && !sockets.contains(f.socket())) {
-        return "socket " + f.socket() + " is not " + sockets;
+        return explain ? "socket " + f.socket() + " is not " + sockets : NO;
       }
       if (forwarded != null && forwarded != f.forwarded()) {
-        return forwarded ? "connection is not forwarded" : "connection is forwarded";
+        return explain ? forwarded ? "connection is not forwarded" : "connection is forwarded" : NO;
       }
       if (!destinations.isEmpty()) {
         if (f.hostKey() == null) {
-          return "no destination (the client did not bind the connection to a host)";
+          return explain ? "no destination (the client did not bind the connection to a host)" : NO;
         }
         if (destinations.stream().noneMatch(d -> f.knownHosts().matches(f.hostKey(), d))) {
+          if (!explain) {
+            return NO;
+          }
           List<String> names = f.knownHosts().namesOf(f.hostKey());
-          return "destination " + (names.isEmpty() ? "(host key not in known_hosts)" : names) + " is not " + destinations;
+          return explain ? "destination " + (names.isEmpty() ? "(host key not in known_hosts)" : names) + " is not " + destinations : NO;
         }
       }
       if (!days.isEmpty() && !days.contains(f.now().getDayOfWeek())) {
-        return "today (" + f.now().getDayOfWeek() + ") is not one of " + days;
+        return explain ? "today (" + f.now().getDayOfWeek() + ") is not one of " + days : NO;
       }
       if (from != null && !withinHours(f.now().toLocalTime())) {
-        return "time " + f.now().toLocalTime().withNano(0) + " is outside " + from + "-" + to;
+        return explain ? "time " + f.now().toLocalTime().withNano(0) + " is outside " + from + "-" + to : NO;
       }
       if (needsClient()) {
         ClientInfo c = f.client().get();
         if (!clientExes.isEmpty() && clientExes.stream().noneMatch(p -> Glob.matches(p, c.exe(), false))) {
-          return "client " + describe(c.exe()) + " does not match " + clientExes;
+          return explain ? "client " + describe(c.exe()) + " does not match " + clientExes : NO;
         }
         if (!clientNames.isEmpty() && clientNames.stream().noneMatch(p -> Glob.matches(p, c.name(), false))) {
-          return "client name " + describe(c.name()) + " does not match " + clientNames;
+          return explain ? "client name " + describe(c.name()) + " does not match " + clientNames : NO;
         }
         if (!clientParents.isEmpty() && clientParents.stream().noneMatch(p -> c.ancestors().stream()
             .anyMatch(a -> Glob.matches(p, a, false) || Glob.matches(p, baseName(a), false)))) {
-          return "no parent of the client matches " + clientParents;
+          return explain ? "no parent of the client matches " + clientParents : NO;
         }
         if (!clientCmdlines.isEmpty() && clientCmdlines.stream().noneMatch(p -> Glob.matches(p, c.cmdline(), false))) {
-          return "client command line does not match " + clientCmdlines;
+          return explain ? "client command line does not match " + clientCmdlines : NO;
         }
       }
       return null;
+
     }
 
     private boolean withinHours(LocalTime t) {

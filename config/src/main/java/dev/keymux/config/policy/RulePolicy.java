@@ -37,7 +37,7 @@ public final class RulePolicy implements Policy {
   public static final String MAIN_SOCKET = "main";
 
   /** The outcome for one key: the deciding rule (null for the default) and the action. */
-  public record Verdict(PolicyRule rule, Action action, List<String> trace) {
+  public record Verdict(PolicyRule rule, int index, Action action, List<String> trace) {
     public String describe() {
       return rule == null ? "no rule matches: default action" : rule.label();
     }
@@ -90,16 +90,18 @@ public final class RulePolicy implements Policy {
   /** Decides for one key; {@code explain} collects why each earlier rule did not match. */
   public Verdict decide(Facts facts, boolean explain) {
     List<String> trace = explain ? new ArrayList<>() : List.of();
-    for (PolicyRule rule : rulesFor(facts.socket())) {
-      String why = rule.match().mismatch(facts);
+    List<PolicyRule> rules = rulesFor(facts.socket());
+    for (int i = 0; i < rules.size(); i++) {
+      PolicyRule rule = rules.get(i);
+      String why = rule.match().mismatch(facts, explain);
       if (why == null) {
-        return new Verdict(rule, socketAction(facts.socket(), rule.action()), trace);
+        return new Verdict(rule, i, socketAction(facts.socket(), rule.action()), trace);
       }
       if (explain) {
         trace.add(rule.label() + ": not matched: " + why);
       }
     }
-    return new Verdict(null, socketAction(facts.socket(), settings.defaultAction()), trace);
+    return new Verdict(null, rules.size(), socketAction(facts.socket(), settings.defaultAction()), trace);
   }
 
   /** A socket with {@code confirm = true} turns every allow into confirm. */
@@ -211,7 +213,7 @@ public final class RulePolicy implements Policy {
         // Only a rule that names the destination pulls its keys forward (in rule order), so
         // `ssh host` tries the key meant for that host first; everything else keeps backend order.
         boolean forDestination = v.rule() != null && !v.rule().match().destinations().isEmpty();
-        int rank = forDestination ? rules.indexOf(v.rule()) : rules.size();
+        int rank = forDestination ? v.index() : rules.size();
         offered.add(new Offered(winner(k, v.rule()), rank, i));
       }
       offered.sort(Comparator.comparingInt(Offered::rank).thenComparingInt(Offered::position));
