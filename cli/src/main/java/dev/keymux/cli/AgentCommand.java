@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -114,7 +115,7 @@ final class AgentCommand implements Callable<Integer> {
   }
 
   /** Like ssh-agent: a fresh 0700 directory {@code $TMPDIR/ssh-XXXX} holding {@code agent.<ppid>}. */
-  private static Path defaultSocket() throws IOException {
+  static Path defaultSocket() throws IOException {
     Path tmp = Path.of(System.getenv().getOrDefault("TMPDIR", "/tmp"));
     Path dir = Files.createTempDirectory(tmp, "ssh-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     long ppid = ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(ProcessHandle.current().pid());
@@ -133,6 +134,29 @@ final class AgentCommand implements Callable<Integer> {
 
   /** Starts {@code keymux serve} as a detached JVM and waits until its socket answers. */
   private Process spawnDaemon(Path socket) throws IOException, InterruptedException {
+    List<String> args = new ArrayList<>();
+    if (lifetime != null) {
+      args.addAll(List.of("-t", lifetime));
+    }
+    if (fingerprintHash != null) {
+      args.addAll(List.of("-E", fingerprintHash));
+    }
+    if (providers != null) {
+      args.addAll(List.of("-P", providers));
+    }
+    if (config != null) {
+      args.addAll(List.of("--config", config.toAbsolutePath().toString()));
+    }
+    return spawnDaemon(socket, args, null);
+  }
+
+  /**
+   * Starts {@code keymux serve -a SOCKET ARGS} as a detached JVM (own session, stderr to
+   * SOCKET.log) and waits until its socket answers. {@code stdin}, when given, is written to
+   * the daemon's stdin and wiped; otherwise its stdin is /dev/null. The daemon does not inherit
+   * {@code KEYMUX_KEYS}: keys reach it only through stdin.
+   */
+  static Process spawnDaemon(Path socket, List<String> serveArgs, byte[] stdin) throws IOException, InterruptedException {
     Posix.prepareSocketDirectory(socket.getParent());
     String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
     List<String> cmd = new ArrayList<>();
@@ -140,24 +164,23 @@ final class AgentCommand implements Callable<Integer> {
       cmd.add("/usr/bin/setsid"); // own session: the agent outlives the terminal that started it
     }
     cmd.addAll(List.of(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve", "-a", socket.toString()));
-    if (lifetime != null) {
-      cmd.addAll(List.of("-t", lifetime));
-    }
-    if (fingerprintHash != null) {
-      cmd.addAll(List.of("-E", fingerprintHash));
-    }
-    if (providers != null) {
-      cmd.addAll(List.of("-P", providers));
-    }
-    if (config != null) {
-      cmd.addAll(List.of("--config", config.toAbsolutePath().toString()));
-    }
+    cmd.addAll(serveArgs);
     Path logFile = Path.of(socket + ".log");
-    Process p = new ProcessBuilder(cmd)
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+    ProcessBuilder pb = new ProcessBuilder(cmd)
+        .redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null")) : ProcessBuilder.Redirect.PIPE)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
-        .start();
+        .redirectError(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+    pb.environment().remove(Headless.KEYS_VARIABLE);
+    Process p = pb.start();
+    if (stdin != null) {
+      try (var in = p.getOutputStream()) {
+        in.write(stdin);
+      } catch (IOException e) {
+        // the daemon exited before reading (its log says why; reported below)
+      } finally {
+        Arrays.fill(stdin, (byte) 0);
+      }
+    }
     long deadline = System.currentTimeMillis() + READY_TIMEOUT_MILLIS;
     while (System.currentTimeMillis() < deadline) {
       if (!p.isAlive()) {
@@ -204,6 +227,16 @@ final class AgentCommand implements Callable<Integer> {
   }
 
   private int kill(PrintWriter out, boolean cshell) {
+    kill(out, cshell, false);
+    return 0;
+  }
+
+  /**
+   * ssh-agent -k: ends the agent named by SSH_AGENT_PID and prints the unset lines. With
+   * {@code removeSocket}, also waits for it to exit and removes SSH_AUTH_SOCK's socket (if it is
+   * still there), its log and the directory when nothing else is left in it.
+   */
+  static void kill(PrintWriter out, boolean cshell, boolean removeSocket) {
     String pidText = System.getenv("SSH_AGENT_PID");
     if (pidText == null || pidText.isBlank()) {
       throw new Main.UserError("SSH_AGENT_PID not set, cannot kill agent");
@@ -219,8 +252,42 @@ final class AgentCommand implements Callable<Integer> {
       throw new Main.UserError("kill: No such process (pid " + pid + ")");
     }
     agent.get().destroy();
+    if (removeSocket) {
+      removeSocket(agent.get());
+    }
     String unset = cshell ? "unsetenv" : "unset";
     out.printf("%s SSH_AUTH_SOCK;%n%s SSH_AGENT_PID;%necho Agent pid %d killed;%n", unset, unset, pid);
-    return 0;
+  }
+
+  private static void removeSocket(ProcessHandle agent) {
+    try {
+      agent.onExit().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new Main.UserError("agent pid " + agent.pid() + " did not exit within 10 s");
+    }
+    String sock = System.getenv("SSH_AUTH_SOCK");
+    if (sock == null || sock.isBlank()) {
+      return;
+    }
+    Path socket = Path.of(sock);
+    try {
+      // keymux removes its socket on SIGTERM; this covers an agent that could not.
+      if (Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+          && Files.readAttributes(socket, java.nio.file.attribute.BasicFileAttributes.class,
+              java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther()) {
+        Files.delete(socket);
+      }
+      Files.deleteIfExists(Path.of(sock + ".log"));
+      Path dir = socket.getParent();
+      if (dir != null && dir.getFileName().toString().startsWith("ssh-")) { // ours (defaultSocket), not a chosen one
+        try (var rest = Files.list(dir)) {
+          if (rest.findAny().isEmpty()) {
+            Files.delete(dir);
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new Main.UserError("cannot remove " + socket + ": " + e.getMessage());
+    }
   }
 }

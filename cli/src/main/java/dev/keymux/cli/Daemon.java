@@ -74,9 +74,16 @@ final class Daemon implements AutoCloseable {
    */
   Daemon(KeymuxSettings settings, Path socketPath, Map<String, String> env, Supplier<KeymuxSettings> reload,
       Optional<Path> configFile) {
+    this(settings, socketPath, env, reload, configFile, List.of());
+  }
+
+  /** @param preloaded backends built outside the configuration (keys given at start), asked first */
+  Daemon(KeymuxSettings settings, Path socketPath, Map<String, String> env, Supplier<KeymuxSettings> reload,
+      Optional<Path> configFile, List<Backend> preloaded) {
     this.settings = settings;
     this.socketPath = socketPath;
-    List<Backend> backends = buildBackends(settings, env);
+    List<Backend> backends = new ArrayList<>(preloaded);
+    backends.addAll(buildBackends(settings, env));
     Backend addTarget = null;
     Backend extensionTarget = null;
     for (Backend backend : backends) {

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       ServeCommand.class,
       AgentCommand.class,
+      CiCommand.class,
       ListCommand.class,
       EnvCommand.class,
       DoctorCommand.class,

@@ -2,8 +2,15 @@ package dev.keymux.cli;
 
 import dev.keymux.config.ConfigLoader;
 import dev.keymux.config.KeymuxSettings;
+import dev.keymux.backend.file.PreloadedKeys;
+import dev.keymux.backend.file.PreloadedKeysBackend;
+import dev.keymux.core.agent.Backend;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -35,6 +42,15 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = {"-d", "--debug"}, description = "Log debug messages.")
   boolean debug;
 
+  @Option(names = "--headless",
+      description = "No desktop (CI, servers): no GNOME keyring backend, no Secret Service, no prompts; keys from $"
+          + Headless.KEYS_VARIABLE + " (same as keymux.headless = true).")
+  boolean headless;
+
+  @Option(names = "--keys-from-stdin",
+      description = "Read unencrypted private keys (OpenSSH or PEM, concatenated; '# repo: URL' before a key ties it to a repository) from stdin until EOF.")
+  boolean keysFromStdin;
+
   @Override
   public Integer call() throws Exception {
     return run(this, null);
@@ -46,16 +62,26 @@ final class ServeCommand implements Callable<Integer> {
       System.setProperty("keymux.log.level", "DEBUG");
     }
     Logger log = LoggerFactory.getLogger(ServeCommand.class);
-    KeymuxSettings settings = Settings.load(opts.config, opts.overrides());
+    KeymuxSettings plain = Settings.load(opts.config, opts.overrides());
+    List<PreloadedKeys.Key> keys = readKeys(opts, plain.headless());
+    KeymuxSettings settings = load(opts, keys);
     Path socket = settings.socketPath();
     if (settings.socketPathIsFallback()) {
       log.warn("XDG_RUNTIME_DIR is not set; using the private fallback directory {}", socket.getParent());
     }
+    Map<String, String> env = settings.headless() ? Headless.environment(System.getenv()) : System.getenv();
+    List<Backend> preloaded = new ArrayList<>();
+    if (!keys.isEmpty()) {
+      preloaded.add(new PreloadedKeysBackend(Headless.BACKEND, keys));
+      log.info("{} key(s) given at start, {} tied to a repository", keys.size(),
+          keys.stream().filter(k -> !k.repo().isEmpty()).count());
+    }
     Daemon daemon;
     try {
-      daemon = new Daemon(settings, socket, System.getenv(), () -> Settings.load(opts.config, opts.overrides()),
-          ConfigLoader.userFile(java.util.Optional.ofNullable(opts.config), System.getenv()));
+      daemon = new Daemon(settings, socket, env, () -> load(opts, keys),
+          ConfigLoader.userFile(java.util.Optional.ofNullable(opts.config), System.getenv()), preloaded);
     } catch (IllegalArgumentException e) {
+      Daemon.closeAll(preloaded);
       throw new Main.UserError(e.getMessage(), e);
     }
     // Registered before the socket exists, so a SIGTERM at any moment after it appears removes it.
@@ -75,8 +101,66 @@ final class ServeCommand implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * The settings with the command line's overrides and, when headless or given keys, the
+   * desktop backends off and the rules for repository-tagged keys in front of the configured
+   * ones (again on every reload, so they survive edits of the file).
+   */
+  private static KeymuxSettings load(ServeCommand opts, List<PreloadedKeys.Key> keys) {
+    KeymuxSettings plain = Settings.load(opts.config, opts.overrides());
+    Map<String, Object> o = opts.overrides();
+    if (plain.headless()) {
+      o.putAll(Headless.withoutDesktop(plain));
+    }
+    if (keys.stream().anyMatch(k -> !k.repo().isEmpty())) {
+      try {
+        o.put("keymux.rules", Headless.rules(keys, plain.raw().getList("keymux.rules")));
+      } catch (IllegalArgumentException e) {
+        throw new Main.UserError(e.getMessage(), e);
+      }
+    }
+    return o.size() == opts.overrides().size() ? plain : Settings.load(opts.config, o);
+  }
+
+  /**
+   * Keys given at start: from stdin with --keys-from-stdin, and when headless from
+   * $KEYMUX_KEYS. The text is wiped once parsed; a key that cannot be used stops keymux.
+   */
+  private static List<PreloadedKeys.Key> readKeys(ServeCommand opts, boolean headless) throws java.io.IOException {
+    List<PreloadedKeys.Key> keys = new ArrayList<>();
+    try {
+      if (headless) {
+        String text = System.getenv(Headless.KEYS_VARIABLE);
+        if (text != null && !text.isBlank()) {
+          // A String from the environment cannot be wiped; its copy here is.
+          byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+          try {
+            keys.addAll(PreloadedKeys.parse(bytes, Headless.KEYS_VARIABLE));
+          } finally {
+            Arrays.fill(bytes, (byte) 0);
+          }
+        }
+      }
+      if (opts.keysFromStdin) {
+        byte[] bytes = System.in.readAllBytes();
+        try {
+          keys.addAll(PreloadedKeys.parse(bytes, "stdin"));
+        } finally {
+          Arrays.fill(bytes, (byte) 0);
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      keys.forEach(k -> k.key().close());
+      throw new Main.UserError(e.getMessage(), e);
+    }
+    return List.copyOf(keys);
+  }
+
   Map<String, Object> overrides() {
     Map<String, Object> o = new LinkedHashMap<>();
+    if (headless) {
+      o.put("keymux.headless", true);
+    }
     if (socket != null) {
       o.put("keymux.socket.path", socket.toAbsolutePath().toString());
     }

@@ -41,6 +41,7 @@ public final class KeymuxSettings {
   private final String addTarget;
   private final String extensionTarget;
   private final PolicySettings policy;
+  private final boolean headless;
 
   private KeymuxSettings(Config c, Map<String, String> env, int uid) {
     List<String> problems = new ArrayList<>();
@@ -57,6 +58,7 @@ public final class KeymuxSettings {
       socketPath = Path.of("/tmp", "keymux-" + uid, "agent.sock");
       socketPathIsFallback = true;
     }
+    headless = read(problems, () -> c.getBoolean("keymux.headless"), false);
     maxConnections = read(problems, () -> atLeast(c, "keymux.socket.max-connections", 1), 1);
     allowedUids = read(problems, () -> Set.copyOf(c.getIntList("keymux.socket.allowed-uids")), Set.of());
     backendTimeout = read(problems, () -> positive(c, "keymux.backend-timeout"), Duration.ofSeconds(1));
@@ -257,6 +259,11 @@ public final class KeymuxSettings {
   /** Rules, scoped sockets and the policy's own settings. */
   public PolicySettings policy() {
     return policy;
+  }
+
+  /** No desktop: no GNOME keyring backend, no Secret Service, no prompts (keymux.headless). */
+  public boolean headless() {
+    return headless;
   }
 
   /** Backends in effective order. */
