@@ -2,6 +2,7 @@ package dev.keymux.cli;
 
 import dev.keymux.config.ConfigLoader;
 import dev.keymux.config.KeymuxSettings;
+import dev.keymux.core.server.SocketActivation;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -47,16 +48,26 @@ final class ServeCommand implements Callable<Integer> {
     }
     Logger log = LoggerFactory.getLogger(ServeCommand.class);
     KeymuxSettings settings = Settings.load(opts.config, opts.overrides());
+    SocketActivation activation;
+    try {
+      activation = SocketActivation.from(System.getenv(), ProcessHandle.current().pid());
+    } catch (java.io.IOException e) {
+      throw new Main.UserError(e.getMessage(), e);
+    }
     Path socket = settings.socketPath();
-    if (settings.socketPathIsFallback()) {
+    if (activation.socket().isEmpty() && settings.socketPathIsFallback()) {
       log.warn("XDG_RUNTIME_DIR is not set; using the private fallback directory {}", socket.getParent());
     }
     Daemon daemon;
     try {
-      daemon = new Daemon(settings, socket, System.getenv(), () -> Settings.load(opts.config, opts.overrides()),
-          ConfigLoader.userFile(java.util.Optional.ofNullable(opts.config), System.getenv()));
+      daemon = new Daemon(settings, socket, activation.environment(), () -> Settings.load(opts.config, opts.overrides()),
+          ConfigLoader.userFile(java.util.Optional.ofNullable(opts.config), System.getenv()), activation.socket());
     } catch (IllegalArgumentException e) {
       throw new Main.UserError(e.getMessage(), e);
+    }
+    socket = daemon.socketPath();
+    if (activation.socket().isPresent() && !socket.equals(settings.socketPath())) {
+      log.info("serving systemd's socket {}; keymux.socket.path ({}) is not used", socket, settings.socketPath());
     }
     // Registered before the socket exists, so a SIGTERM at any moment after it appears removes it.
     Thread hook = new Thread(daemon::close, "keymux-shutdown");
