@@ -76,7 +76,7 @@ final class UserUnits {
    */
   static String execArgument(String word) {
     String escaped = word.replace("%", "%%").replace("$", "$$");
-    if (!escaped.matches("[A-Za-z0-9_./+:@=,-]+")) {
+    if (!escaped.matches("[A-Za-z0-9_./+:@=,%$-]+")) { // no whitespace, quotes or backslashes
       escaped = "\"" + escaped.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }
     return escaped;
