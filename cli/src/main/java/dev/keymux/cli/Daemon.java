@@ -25,6 +25,7 @@ import dev.keymux.core.server.SocketAccess;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,6 +40,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
+import org.newsclub.net.unix.AFUNIXServerSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,14 +76,16 @@ final class Daemon implements AutoCloseable {
    */
   Daemon(KeymuxSettings settings, Path socketPath, Map<String, String> env, Supplier<KeymuxSettings> reload,
       Optional<Path> configFile) {
-    this(settings, socketPath, env, reload, configFile, List.of());
+    this(settings, socketPath, env, reload, configFile, Optional.empty(), List.of());
   }
 
-  /** @param preloaded backends built outside the configuration (keys given at start), asked first */
+  /**
+   * @param activated the main socket when systemd passed one; {@code socketPath} is then unused
+   * @param preloaded backends built outside the configuration (keys given at start), asked first
+   */
   Daemon(KeymuxSettings settings, Path socketPath, Map<String, String> env, Supplier<KeymuxSettings> reload,
-      Optional<Path> configFile, List<Backend> preloaded) {
+      Optional<Path> configFile, Optional<AFUNIXServerSocket> activated, List<Backend> preloaded) {
     this.settings = settings;
-    this.socketPath = socketPath;
     List<Backend> backends = new ArrayList<>(preloaded);
     backends.addAll(buildBackends(settings, env));
     Backend addTarget = null;
@@ -100,7 +104,18 @@ final class Daemon implements AutoCloseable {
         policy::get);
     RequestDispatcher dispatcher = new RequestDispatcher(multiplexer, new AgentLock(settings.lockMaxDelay()),
         multiplexer::onLock, session -> session.peer().socketName().equals(RulePolicy.MAIN_SOCKET));
-    server = new AgentServer(RulePolicy.MAIN_SOCKET, socketPath, dispatcher, settings.maxConnections(), settings.allowedUids());
+    if (activated.isPresent()) {
+      try {
+        server = AgentServer.adopting(RulePolicy.MAIN_SOCKET, activated.get(), dispatcher, settings.maxConnections(),
+            settings.allowedUids());
+      } catch (IOException e) {
+        throw new IllegalArgumentException("the socket systemd passed has no usable address: " + e.getMessage(), e);
+      }
+    } else {
+      server = new AgentServer(RulePolicy.MAIN_SOCKET, socketPath, dispatcher, settings.maxConnections(),
+          settings.allowedUids());
+    }
+    this.socketPath = server.socketPath();
     for (SocketSettings s : settings.policy().sockets()) {
       scoped.add(new AgentServer(s.name(), s.path(), dispatcher, settings.maxConnections(), access(s)));
     }
@@ -237,8 +252,31 @@ final class Daemon implements AutoCloseable {
           s.keys().isEmpty() ? "" : ", keys " + s.keys(), s.expires().isZero() ? "" : ", expires in " + SshTime.format(s.expires()));
     }
     reloader.start();
+    Duration idleExit = settings.idleExit();
+    if (server.adopted() && !idleExit.isZero()) {
+      long every = Math.max(100, Math.min(idleExit.toMillis() / 4, 10_000));
+      timers.scheduleWithFixedDelay(() -> exitIfIdle(idleExit), every, every, TimeUnit.MILLISECONDS);
+    }
     log.info("keymux serving {} backend(s): {}", multiplexer.backends().size(),
         multiplexer.backends().stream().map(Backend::name).toList());
+  }
+
+  /**
+   * Ends {@link #awaitStop()} once no socket has had a connection for {@code idleExit}; serve
+   * then exits and the shutdown hook closes everything. The listening socket stays systemd's, so
+   * a client connecting meanwhile waits in its backlog for the next keymux.
+   */
+  private void exitIfIdle(Duration idleExit) {
+    Duration idle = server.idle();
+    for (AgentServer s : scoped) {
+      Duration d = s.idle();
+      idle = d.compareTo(idle) < 0 ? d : idle;
+    }
+    if (idle.compareTo(idleExit) >= 0) {
+      log.info("no connection for {} (keymux.idle-exit); exiting, systemd starts keymux again on the next one",
+          SshTime.format(idleExit));
+      stopped.countDown();
+    }
   }
 
   /** Blocks until {@link #close()} runs (from the shutdown hook on SIGTERM/SIGINT). */

@@ -29,22 +29,34 @@ final class EnvCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    String kind = shell != null ? shell : System.getenv().getOrDefault("SHELL", "sh");
-    boolean fish = kind.endsWith("fish");
+    boolean fish = isFish(shell);
     KeymuxSettings settings = Settings.load(config, Map.of());
-    String fallback = "/tmp/keymux-" + dev.keymux.core.server.Posix.currentUid() + "/agent.sock";
-    boolean defaultPath = settings.socketPathIsDefault();
-    if (!defaultPath) {
+    if (!settings.socketPathIsDefault()) {
       out.println(fish ? "set -gx SSH_AUTH_SOCK " + quote(settings.socketPath().toString()) + ";"
           : "SSH_AUTH_SOCK=" + quote(settings.socketPath().toString()) + "; export SSH_AUTH_SOCK;");
-    } else if (fish) {
-      out.println("if set -q XDG_RUNTIME_DIR; set -gx SSH_AUTH_SOCK \"$XDG_RUNTIME_DIR/keymux/agent.sock\"; "
-          + "else; set -gx SSH_AUTH_SOCK " + quote(fallback) + "; end;");
     } else {
-      out.println("if [ -n \"${XDG_RUNTIME_DIR:-}\" ]; then SSH_AUTH_SOCK=\"$XDG_RUNTIME_DIR/keymux/agent.sock\"; "
-          + "else SSH_AUTH_SOCK=" + quote(fallback) + "; fi; export SSH_AUTH_SOCK;");
+      out.println(defaultSocketLine(fish));
     }
     return 0;
+  }
+
+  /** fish when asked for, or when {@code shell} is null and $SHELL is fish; else sh. */
+  static boolean isFish(String shell) {
+    return (shell != null ? shell : System.getenv().getOrDefault("SHELL", "sh")).endsWith("fish");
+  }
+
+  /**
+   * The line for the default socket: $XDG_RUNTIME_DIR/keymux/agent.sock (where keymux.socket
+   * listens too), or the private /tmp fallback when the login has no XDG_RUNTIME_DIR.
+   */
+  static String defaultSocketLine(boolean fish) {
+    String fallback = "/tmp/keymux-" + dev.keymux.core.server.Posix.currentUid() + "/agent.sock";
+    if (fish) {
+      return "if set -q XDG_RUNTIME_DIR; set -gx SSH_AUTH_SOCK \"$XDG_RUNTIME_DIR/keymux/agent.sock\"; "
+          + "else; set -gx SSH_AUTH_SOCK " + quote(fallback) + "; end;";
+    }
+    return "if [ -n \"${XDG_RUNTIME_DIR:-}\" ]; then SSH_AUTH_SOCK=\"$XDG_RUNTIME_DIR/keymux/agent.sock\"; "
+        + "else SSH_AUTH_SOCK=" + quote(fallback) + "; fi; export SSH_AUTH_SOCK;";
   }
 
   private static String quote(String s) {

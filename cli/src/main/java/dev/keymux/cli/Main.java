@@ -18,6 +18,8 @@ import picocli.CommandLine.Command;
       EnvCommand.class,
       DoctorCommand.class,
       PolicyCommand.class,
+      InstallCommand.class,
+      UninstallCommand.class,
       AutoComplete.GenerateCompletion.class
     })
 public final class Main implements Runnable {

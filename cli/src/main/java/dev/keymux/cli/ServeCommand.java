@@ -6,6 +6,7 @@ import dev.keymux.backend.file.PreloadedKeys;
 import dev.keymux.backend.file.PreloadedKeysBackend;
 import dev.keymux.core.agent.Backend;
 import java.nio.charset.StandardCharsets;
+import dev.keymux.core.server.SocketActivation;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -65,11 +66,18 @@ final class ServeCommand implements Callable<Integer> {
     KeymuxSettings plain = Settings.load(opts.config, opts.overrides());
     List<PreloadedKeys.Key> keys = readKeys(opts, plain.headless());
     KeymuxSettings settings = load(opts, keys);
+    SocketActivation activation;
+    try {
+      activation = SocketActivation.from(System.getenv(), ProcessHandle.current().pid());
+    } catch (java.io.IOException e) {
+      throw new Main.UserError(e.getMessage(), e);
+    }
     Path socket = settings.socketPath();
-    if (settings.socketPathIsFallback()) {
+    if (activation.socket().isEmpty() && settings.socketPathIsFallback()) {
       log.warn("XDG_RUNTIME_DIR is not set; using the private fallback directory {}", socket.getParent());
     }
-    Map<String, String> env = settings.headless() ? Headless.environment(System.getenv()) : System.getenv();
+    // What backends and the programs they start see: never systemd's LISTEN_* and, headless, no desktop.
+    Map<String, String> env = settings.headless() ? Headless.environment(activation.environment()) : activation.environment();
     List<Backend> preloaded = new ArrayList<>();
     if (!keys.isEmpty()) {
       preloaded.add(new PreloadedKeysBackend(Headless.BACKEND, keys));
@@ -79,10 +87,14 @@ final class ServeCommand implements Callable<Integer> {
     Daemon daemon;
     try {
       daemon = new Daemon(settings, socket, env, () -> load(opts, keys),
-          ConfigLoader.userFile(java.util.Optional.ofNullable(opts.config), System.getenv()), preloaded);
+          ConfigLoader.userFile(java.util.Optional.ofNullable(opts.config), System.getenv()), activation.socket(), preloaded);
     } catch (IllegalArgumentException e) {
       Daemon.closeAll(preloaded);
       throw new Main.UserError(e.getMessage(), e);
+    }
+    socket = daemon.socketPath();
+    if (activation.socket().isPresent() && !socket.equals(settings.socketPath())) {
+      log.info("serving systemd's socket {}; keymux.socket.path ({}) is not used", socket, settings.socketPath());
     }
     // Registered before the socket exists, so a SIGTERM at any moment after it appears removes it.
     Thread hook = new Thread(daemon::close, "keymux-shutdown");

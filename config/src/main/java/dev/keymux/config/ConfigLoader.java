@@ -106,12 +106,18 @@ public final class ConfigLoader {
       if (path.startsWith("keymux.sockets.")) {
         continue; // checked, with suggestions, by PolicySettings against keymux.socket-defaults
       }
-      if (known.contains(path) || isInsideKnownList(path, known)) {
+      if (known.contains(path) || isInsideKnownList(path, known) || isKnownSection(path, e.getValue(), reference)) {
         continue;
       }
       problems.add(e.getValue().origin().description() + ": unknown setting " + path + suggestion(path, known));
     }
     return problems;
+  }
+
+  /** An empty block where reference.conf has a block ({@code keymux { }}, {@code policy { }}): nothing set, nothing wrong. */
+  private static boolean isKnownSection(String path, ConfigValue value, Config reference) {
+    return value instanceof com.typesafe.config.ConfigObject obj && obj.isEmpty() && reference.hasPath(path)
+        && reference.getValue(path).valueType() == com.typesafe.config.ConfigValueType.OBJECT;
   }
 
   /**

@@ -35,6 +35,7 @@ public final class KeymuxSettings {
   private final Duration defaultKeyLifetime;
   private final Duration confirmTimeout;
   private final Duration lockMaxDelay;
+  private final Duration idleExit;
   private final String fingerprintHash;
   private final List<String> pkcs11AllowedModules;
   private final List<BackendSettings> backends;
@@ -66,6 +67,7 @@ public final class KeymuxSettings {
     defaultKeyLifetime = read(problems, () -> nonNegative(c, "keymux.keys.default-lifetime"), Duration.ZERO);
     confirmTimeout = read(problems, () -> positive(c, "keymux.keys.confirm-timeout"), Duration.ofSeconds(1));
     lockMaxDelay = read(problems, () -> nonNegative(c, "keymux.lock.max-delay"), Duration.ZERO);
+    idleExit = read(problems, () -> nonNegative(c, "keymux.idle-exit"), Duration.ZERO);
     fingerprintHash = read(problems, () -> {
       String h = c.getString("keymux.fingerprint-hash").toLowerCase();
       if (!h.equals("sha256") && !h.equals("md5")) {
@@ -236,6 +238,11 @@ public final class KeymuxSettings {
 
   public Duration lockMaxDelay() {
     return lockMaxDelay;
+  }
+
+  /** How long a socket-activated keymux may go without a connection before it exits; zero = never. */
+  public Duration idleExit() {
+    return idleExit;
   }
 
   public String fingerprintHash() {

@@ -131,6 +131,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void anEmptyKnownBlockIsFineAnEmptyUnknownOneIsNot() throws Exception {
+    Path empty = file("starter.conf", "# nothing set yet\nkeymux {\n  # idle-exit = 30m\n  policy { }\n}\n");
+    assertEquals(Duration.ZERO, ConfigLoader.load(Optional.of(empty), env(), 1000).idleExit());
+    Path typo = file("typo-block.conf", "keymux {\n  polcy { }\n}\n");
+    assertTrue(failure(typo).getMessage().contains("unknown setting keymux.polcy"), "an empty block is still checked");
+  }
+
+  @Test
+  void idleExitIsADuration() throws Exception {
+    Path f = file("idle.conf", "keymux.idle-exit = 90s\n");
+    assertEquals(Duration.ofSeconds(90), ConfigLoader.load(Optional.of(f), env(), 1000).idleExit());
+    assertTrue(failure(file("idle-bad.conf", "keymux.idle-exit = soon\n")).getMessage().contains("idle-exit"));
+  }
+
+  @Test
   void unknownKeysAndBadValuesAreReportedInOneGo() throws Exception {
     Path f = file("both.conf", "keymux {\n  sokcet.path = \"/x\"\n  socket.max-connections = lots\n}\n");
     KeymuxConfigException e = failure(f);

@@ -56,6 +56,10 @@ public final class AgentServer implements AutoCloseable {
   private final Set<AFUNIXSocket> open = ConcurrentHashMap.newKeySet();
   private final String name;
   private final Acceptor acceptor;
+  /** A listening socket systemd passed us: the path and its file are systemd's, not ours. */
+  private final AFUNIXServerSocket adopted;
+  /** When the last connection ended or the server started (System.nanoTime), for idle exit. */
+  private volatile long idleSinceNanos = System.nanoTime();
   private AFUNIXServerSocket server;
   private Thread acceptThread;
   private volatile boolean closed;
@@ -71,17 +75,32 @@ public final class AgentServer implements AutoCloseable {
    * @param access file permissions and peer check for this socket
    */
   public AgentServer(String name, Path socketPath, RequestDispatcher dispatcher, int maxConnections, SocketAccess access) {
-    this(name, socketPath, dispatcher, maxConnections, access, AFUNIXServerSocket::accept);
+    this(name, socketPath, dispatcher, maxConnections, access, AFUNIXServerSocket::accept, null);
+  }
+
+  /**
+   * Serves on a listening socket systemd passed (socket activation). Nothing is bound, created,
+   * chmod-ed or removed: the socket file, its mode and its directory are the unit's; the peer
+   * check is the main socket's as always.
+   */
+  public static AgentServer adopting(String name, AFUNIXServerSocket listening, RequestDispatcher dispatcher,
+      int maxConnections, Set<Integer> allowedUids) throws IOException {
+    listening.setDeleteOnClose(false); // junixsocket would unlink the path on close: systemd's file must stay
+    var address = (AFUNIXSocketAddress) listening.getLocalSocketAddress();
+    Path path = address != null && address.hasFilename() ? address.getFile().toPath() : Path.of("(systemd socket)");
+    return new AgentServer(name, path, dispatcher, maxConnections, SocketAccess.main(allowedUids),
+        AFUNIXServerSocket::accept, listening);
   }
 
   AgentServer(String name, Path socketPath, RequestDispatcher dispatcher, int maxConnections, Set<Integer> allowedUids,
       Acceptor acceptor) {
-    this(name, socketPath, dispatcher, maxConnections, SocketAccess.main(allowedUids), acceptor);
+    this(name, socketPath, dispatcher, maxConnections, SocketAccess.main(allowedUids), acceptor, null);
   }
 
-  AgentServer(String name, Path socketPath, RequestDispatcher dispatcher, int maxConnections, SocketAccess access,
-      Acceptor acceptor) {
+  private AgentServer(String name, Path socketPath, RequestDispatcher dispatcher, int maxConnections, SocketAccess access,
+      Acceptor acceptor, AFUNIXServerSocket adopted) {
     this.name = name;
+    this.adopted = adopted;
     this.acceptor = acceptor;
     this.socketPath = socketPath.toAbsolutePath();
     this.dispatcher = dispatcher;
@@ -98,8 +117,32 @@ public final class AgentServer implements AutoCloseable {
     return socketPath;
   }
 
-  /** Binds the socket and starts accepting. Fails if another agent answers on the path. */
+  /** True when systemd passed the listening socket (see {@link #adopting}). */
+  public boolean adopted() {
+    return adopted != null;
+  }
+
+  /**
+   * How long no connection has been open on this socket; zero while one is. Counted from the end
+   * of the last connection, or from {@link #start()}.
+   */
+  public Duration idle() {
+    return open.isEmpty() ? Duration.ofNanos(System.nanoTime() - idleSinceNanos) : Duration.ZERO;
+  }
+
+  /**
+   * Binds the socket and starts accepting. Fails if another agent answers on the path. An
+   * adopted socket is already bound and listening: accepting starts at once.
+   */
   public synchronized void start() throws IOException {
+    idleSinceNanos = System.nanoTime();
+    if (adopted != null) {
+      server = adopted;
+      startAccepting();
+      log.info("adopted the listening socket passed by systemd (fd {}) at {}", SocketActivation.LISTEN_FDS_START,
+          socketPath);
+      return;
+    }
     if (access.ownDirectory()) {
       // Private (0700) until the socket inside is set up; then opened as far as the socket's mode says.
       Posix.prepareOwnDirectory(socketPath.getParent(), socketPath.getFileName().toString(), 0700, "", "");
@@ -116,10 +159,14 @@ public final class AgentServer implements AutoCloseable {
       Posix.prepareOwnDirectory(socketPath.getParent(), socketPath.getFileName().toString(), access.directoryMode(),
           access.owner(), access.group());
     }
+    startAccepting();
+    log.info("listening on {}", socketPath);
+  }
+
+  private void startAccepting() {
     acceptThread = new Thread(this::acceptLoop, "keymux-" + name + "-accept");
     acceptThread.setDaemon(true);
     acceptThread.start();
-    log.info("listening on {}", socketPath);
   }
 
   private void removeStaleSocket() throws IOException {
@@ -161,6 +208,7 @@ public final class AgentServer implements AutoCloseable {
       AFUNIXSocket socket;
       try {
         socket = acceptor.accept(server);
+        open.add(socket); // counted from accept, so idle() never sees an accepted connection as none
         backoff = Duration.ZERO;
       } catch (IOException e) {
         if (closed) {
@@ -183,7 +231,7 @@ public final class AgentServer implements AutoCloseable {
         workers.execute(() -> serve(socket));
       } catch (RejectedExecutionException e) {
         log.warn("{}: all {} connection slots busy; closing a new connection", name, workers.getMaximumPoolSize());
-        closeQuietly(socket);
+        ended(socket);
       }
     }
   }
@@ -193,22 +241,19 @@ public final class AgentServer implements AutoCloseable {
   }
 
   private void serve(AFUNIXSocket socket) {
-    open.add(socket);
     Peer peer;
     try {
       AFUNIXSocketCredentials cred = socket.getPeerCredentials();
       peer = new Peer(cred.getPid(), (int) cred.getUid(), (int) cred.getGid(), name);
     } catch (IOException e) {
       log.warn("{}: cannot read peer credentials; closing connection", name, e);
-      open.remove(socket);
-      closeQuietly(socket);
+      ended(socket);
       return;
     }
     if (!access.admits(peer, ownUid)) {
       log.warn("{}: refused connection from uid {} gid {} (pid {}): not allowed on this socket", name, peer.uid(),
           peer.gid(), peer.pid());
-      open.remove(socket);
-      closeQuietly(socket);
+      ended(socket);
       return;
     }
     try (Session session = new Session(peer)) {
@@ -238,9 +283,14 @@ public final class AgentServer implements AutoCloseable {
     } catch (RuntimeException e) {
       log.error("{}: connection failed unexpectedly", name, e);
     } finally {
-      open.remove(socket);
-      closeQuietly(socket);
+      ended(socket);
     }
+  }
+
+  private void ended(AFUNIXSocket socket) {
+    closeQuietly(socket);
+    idleSinceNanos = System.nanoTime(); // before the removal, so idle() never counts from an older end
+    open.remove(socket);
   }
 
   private static void closeQuietly(AutoCloseable c) {
@@ -252,7 +302,8 @@ public final class AgentServer implements AutoCloseable {
   }
 
   /**
-   * Stops accepting, closes every connection and removes the socket file (if this server made it).
+   * Stops accepting, closes every connection and removes the socket file (if this server made it;
+   * an adopted socket's file is systemd's and stays, so the next connection starts keymux again).
    * A scoped socket's directory stays: a container that mounted it sees the socket again when
    * keymux comes back.
    */
@@ -279,6 +330,10 @@ public final class AgentServer implements AutoCloseable {
     acceptThread.interrupt(); // ends a pause after a failed accept
     open.forEach(AgentServer::closeQuietly);
     workers.shutdownNow();
+    if (adopted != null) {
+      log.info("stopped serving {} (systemd's socket; it stays)", socketPath);
+      return;
+    }
     try {
       Files.deleteIfExists(socketPath);
       if (access.ownDirectory() && removeDirectory) {

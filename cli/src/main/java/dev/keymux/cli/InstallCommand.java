@@ -1,0 +1,119 @@
+package dev.keymux.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code keymux install}: the systemd user units (systemd holds the socket and starts keymux on
+ * the first connection), a starter configuration when there is none, and the line for the
+ * shell profile.
+ */
+@Command(name = "install", mixinStandardHelpOptions = true,
+    description = {"Write systemd user units keymux.socket and keymux.service, enable the socket, "
+        + "write a starter configuration if there is none, and print the shell line for SSH_AUTH_SOCK.",
+        "Units go to $XDG_CONFIG_HOME/systemd/user (default ~/.config/systemd/user)."})
+final class InstallCommand implements Callable<Integer> {
+  /** The starter configuration: nothing but comments in a valid file, so defaults stay in reference.conf. */
+  static final String STARTER_CONFIG = """
+      # keymux configuration, written by `keymux install` because there was none.
+      # Every setting, its meaning and its default is in keymux's reference.conf; this file
+      # overrides only what it names. After editing, check it with: keymux policy check
+      # (keymux re-reads it on change or on `systemctl --user reload keymux`).
+      keymux {
+        # Key files offered besides keys added with ssh-add (default: ~/.ssh/id_*):
+        # backends.files.paths = ["~/.ssh/id_ed25519"]
+
+        # Ask before each signature with keys whose comment starts with work-:
+        # rules = [
+        #   { name = work, match { comment = "work-*" }, action = confirm, remember = 10m }
+        # ]
+
+        # Under systemd, exit after this long without a client (0 = never):
+        # idle-exit = 30m
+      }
+      """;
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--print", description = "Print the units instead of writing them; change nothing.")
+  boolean print;
+
+  @Option(names = "--no-enable", description = "Write the files but do not run systemctl (no user session, a container).")
+  boolean noEnable;
+
+  @Option(names = "--shell", paramLabel = "SHELL", description = "Shell of the printed line: sh (default) or fish; guessed from $SHELL.")
+  String shell;
+
+  @Override
+  public Integer call() throws IOException {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    Map<String, String> env = System.getenv();
+    Path units = UserUnits.unitDirectory(env);
+    Path socketUnit = units.resolve(UserUnits.SOCKET);
+    Path serviceUnit = units.resolve(UserUnits.SERVICE);
+    String socketText = UserUnits.socketUnit();
+    String serviceText = UserUnits.serviceUnit(UserUnits.javaBinary(), UserUnits.runningJar());
+    if (print) {
+      out.println("# " + socketUnit);
+      out.print(socketText);
+      out.println();
+      out.println("# " + serviceUnit);
+      out.print(serviceText);
+      out.flush();
+      return 0;
+    }
+    for (Path unit : new Path[] {socketUnit, serviceUnit}) {
+      if (Files.exists(unit) && !UserUnits.ours(unit)) {
+        throw new Main.UserError(unit + " exists and was not written by keymux install; move it away first");
+      }
+    }
+    Files.createDirectories(units);
+    Files.writeString(socketUnit, socketText);
+    Files.writeString(serviceUnit, serviceText);
+    out.println("wrote " + socketUnit);
+    out.println("wrote " + serviceUnit);
+
+    Path config = UserUnits.configHome(env).resolve("keymux").resolve("keymux.conf");
+    if (Files.exists(config)) {
+      out.println("kept the existing configuration " + config);
+    } else {
+      Files.createDirectories(config.getParent());
+      Files.writeString(config, STARTER_CONFIG);
+      Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-------"));
+      out.println("wrote a starter configuration " + config);
+    }
+
+    int status = 0;
+    if (noEnable) {
+      out.println("not enabled (--no-enable); to start it: systemctl --user daemon-reload && "
+          + "systemctl --user enable --now " + UserUnits.SOCKET);
+    } else {
+      UserUnits.Outcome reload = UserUnits.systemctl("daemon-reload");
+      UserUnits.Outcome enable = reload.ok() ? UserUnits.systemctl("enable", "--now", UserUnits.SOCKET) : reload;
+      if (enable.ok()) {
+        out.println("enabled and started " + UserUnits.SOCKET + " (keymux starts on the first connection)");
+      } else {
+        err.println("keymux: could not enable " + UserUnits.SOCKET + ": " + enable.firstLine());
+        err.println("  no systemd user session here? (common in containers, CI and su/sudo shells)");
+        err.println("  the files are written; in a login session run: systemctl --user daemon-reload && "
+            + "systemctl --user enable --now " + UserUnits.SOCKET);
+        err.println("  or run keymux without systemd: keymux serve");
+        status = 1;
+      }
+    }
+    out.println();
+    out.println("Add this line to your shell profile (~/.profile, ~/.bashrc, ~/.zshrc or config.fish):");
+    out.println(EnvCommand.defaultSocketLine(EnvCommand.isFish(shell)));
+    return status;
+  }
+}

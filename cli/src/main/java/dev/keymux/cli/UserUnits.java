@@ -1,0 +1,166 @@
+package dev.keymux.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * keymux's systemd user units: {@code keymux.socket} (systemd holds the agent socket and starts
+ * keymux on the first connection) and {@code keymux.service}. Both carry {@link #MARKER}, so
+ * {@code keymux uninstall} removes only files {@code keymux install} wrote.
+ */
+final class UserUnits {
+  /** First line of every unit keymux writes; a file without it is the user's own. */
+  static final String MARKER = "# Written by `keymux install`; `keymux uninstall` removes it.";
+  static final String SOCKET = "keymux.socket";
+  static final String SERVICE = "keymux.service";
+  /** How long one systemctl call may take before it counts as failed. */
+  private static final long SYSTEMCTL_TIMEOUT_SECONDS = 30;
+
+  private UserUnits() {}
+
+  /** $XDG_CONFIG_HOME, else ~/.config. */
+  static Path configHome(Map<String, String> env) {
+    String xdg = env.getOrDefault("XDG_CONFIG_HOME", "");
+    return !xdg.isEmpty() ? Path.of(xdg) : Path.of(env.getOrDefault("HOME", System.getProperty("user.home")), ".config");
+  }
+
+  /** Where systemd looks for a user's own units. */
+  static Path unitDirectory(Map<String, String> env) {
+    return configHome(env).resolve("systemd").resolve("user");
+  }
+
+  static String socketUnit() {
+    return MARKER + "\n"
+        + "[Unit]\n"
+        + "Description=keymux SSH agent socket\n"
+        + "\n"
+        + "[Socket]\n"
+        + "# %t is $XDG_RUNTIME_DIR: the path `keymux env` points SSH_AUTH_SOCK at.\n"
+        + "ListenStream=%t/keymux/agent.sock\n"
+        + "SocketMode=0600\n"
+        + "DirectoryMode=0700\n"
+        + "\n"
+        + "[Install]\n"
+        + "WantedBy=sockets.target\n";
+  }
+
+  /** The service runs this very jar with this very JVM: both by absolute path. */
+  static String serviceUnit(Path java, Path jar) {
+    return MARKER + "\n"
+        + "[Unit]\n"
+        + "Description=keymux SSH agent multiplexer\n"
+        + "Requires=" + SOCKET + "\n"
+        + "After=" + SOCKET + "\n"
+        + "\n"
+        + "[Service]\n"
+        + "ExecStart=" + execArgument(java.toString()) + " -jar " + execArgument(jar.toString()) + " serve\n"
+        + "# SIGHUP re-reads the configuration.\n"
+        + "ExecReload=/bin/kill -HUP $MAINPID\n"
+        + "\n"
+        + "[Install]\n"
+        + "Also=" + SOCKET + "\n";
+  }
+
+  /**
+   * One ExecStart= word: systemd expands % specifiers and $ variables and splits at whitespace,
+   * so those are escaped and a path with spaces or quotes is double-quoted.
+   */
+  static String execArgument(String word) {
+    String escaped = word.replace("%", "%%").replace("$", "$$");
+    if (!escaped.matches("[A-Za-z0-9_./+:@=,%$-]+")) { // no whitespace, quotes or backslashes
+      escaped = "\"" + escaped.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+    return escaped;
+  }
+
+  /** The JVM running us. */
+  static Path javaBinary() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toAbsolutePath();
+  }
+
+  /** The keymux jar running us; a UserError when keymux does not run from its jar (a development classpath). */
+  static Path runningJar() {
+    Path p;
+    try {
+      p = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toAbsolutePath().normalize();
+    } catch (URISyntaxException | RuntimeException e) {
+      throw new Main.UserError("cannot tell which keymux jar is running: " + e.getMessage(), e);
+    }
+    if (!Files.isRegularFile(p) || !p.getFileName().toString().endsWith(".jar")) {
+      throw new Main.UserError("keymux is not running from its jar (" + p + "); run `java -jar keymux.jar install`");
+    }
+    return p;
+  }
+
+  /** True when {@code unit} exists and keymux install wrote it. */
+  static boolean ours(Path unit) throws IOException {
+    return Files.isRegularFile(unit) && Files.readString(unit).startsWith(MARKER);
+  }
+
+  /** What a systemctl call did: exit code (-1: it could not run or timed out) and its output. */
+  record Outcome(int exitCode, String output) {
+    boolean ok() {
+      return exitCode == 0;
+    }
+
+    /** The first line of the output, or a placeholder when it printed nothing. */
+    String firstLine() {
+      String t = output.strip();
+      return t.isEmpty() ? "(no output, exit " + exitCode + ")" : t.lines().findFirst().orElse(t);
+    }
+  }
+
+  /** Runs {@code systemctl --user ARGS}, never throwing: a missing systemctl is an outcome too. */
+  static Outcome systemctl(String... args) {
+    List<String> cmd = new ArrayList<>(List.of("systemctl", "--user"));
+    cmd.addAll(List.of(args));
+    Process p;
+    try {
+      p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+          .start();
+    } catch (IOException e) {
+      return new Outcome(-1, "systemctl cannot run: " + e.getMessage());
+    }
+    try {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      Thread reader = new Thread(() -> drain(p.getInputStream(), out), "keymux-systemctl-output");
+      reader.setDaemon(true);
+      reader.start();
+      if (!p.waitFor(SYSTEMCTL_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return new Outcome(-1, String.join(" ", cmd) + " did not finish within " + SYSTEMCTL_TIMEOUT_SECONDS + " s");
+      }
+      reader.join(TimeUnit.SECONDS.toMillis(5));
+      synchronized (out) {
+        return new Outcome(p.exitValue(), out.toString(StandardCharsets.UTF_8));
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      return new Outcome(-1, "interrupted");
+    }
+  }
+
+  private static void drain(InputStream in, ByteArrayOutputStream out) {
+    byte[] buf = new byte[4096];
+    try {
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        synchronized (out) {
+          out.write(buf, 0, n);
+        }
+      }
+    } catch (IOException ignored) {
+      // the process ended; what was read is the output
+    }
+  }
+}
