@@ -208,4 +208,53 @@ class MultiplexerTest {
     assertThrows(AgentException.class, () -> m.removeAll(session));
     assertThrows(AgentException.class, () -> m.extension(session, "custom@example.com", new byte[0]));
   }
+
+  /** An upstream that answers one vendor extension with its own name, and may be down. */
+  static final class Extending extends Scripted {
+    volatile boolean down;
+
+    Extending(String name) {
+      super(name);
+    }
+
+    @Override
+    public dev.keymux.core.agent.Health health() {
+      return down ? dev.keymux.core.agent.Health.down("socket gone") : dev.keymux.core.agent.Health.ok();
+    }
+
+    @Override
+    public dev.keymux.core.wire.AgentResponse extension(Session s, String ext, byte[] contents) throws AgentException {
+      if (!ext.equals("vendor@example.com")) {
+        throw AgentException.unsupported(ext);
+      }
+      if (down) {
+        throw AgentException.failed(name + " is down");
+      }
+      return new dev.keymux.core.wire.AgentResponse.ExtensionResponse(ext, name.getBytes());
+    }
+  }
+
+  private static String answer(Multiplexer m) throws AgentException {
+    var r = (dev.keymux.core.wire.AgentResponse.ExtensionResponse) m.extension(Session.local(), "vendor@example.com", new byte[0]);
+    return new String(r.contents());
+  }
+
+  @Test
+  void unknownExtensionsGoToTheFirstHealthyUpstreamOrToTheDesignatedOne() throws Exception {
+    Scripted plain = new Scripted("plain", A); // supports no extension
+    Extending first = new Extending("first");
+    Extending second = new Extending("second");
+    Multiplexer auto = new Multiplexer(List.of(plain, first, second), null, Duration.ofMillis(300), Duration.ofSeconds(2));
+    assertEquals("first", answer(auto));
+    first.down = true;
+    assertEquals("second", answer(auto), "a dead upstream does not hide the live ones behind it");
+
+    first.down = false;
+    Multiplexer designated = new Multiplexer(List.of(plain, first, second), null, second, Duration.ofMillis(300),
+        Duration.ofSeconds(2), () -> Policy.ALLOW_ALL);
+    assertEquals("second", answer(designated), "keymux.extension-target decides");
+    AgentException e = assertThrows(AgentException.class,
+        () -> designated.extension(Session.local(), "other@example.com", new byte[0]));
+    assertEquals(AgentException.Kind.UNSUPPORTED, e.kind(), "the target's own answer stands; no fallback to others");
+  }
 }
