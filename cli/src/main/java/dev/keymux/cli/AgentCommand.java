@@ -1,5 +1,6 @@
 package dev.keymux.cli;
 
+import dev.keymux.core.client.AgentClient;
 import dev.keymux.core.server.Posix;
 import java.io.File;
 import java.io.IOException;
@@ -13,8 +14,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import org.newsclub.net.unix.AFUNIXSocket;
-import org.newsclub.net.unix.AFUNIXSocketAddress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -186,24 +185,13 @@ final class AgentCommand implements Callable<Integer> {
       if (!p.isAlive()) {
         throw new Main.UserError("agent failed to start (exit " + p.exitValue() + "):\n" + tail(logFile));
       }
-      if (answers(socket)) {
+      if (AgentClient.answers(socket)) {
         return p;
       }
       Thread.sleep(25);
     }
     p.destroyForcibly();
     throw new Main.UserError("agent did not start within " + READY_TIMEOUT_MILLIS / 1000 + " s; log: " + logFile);
-  }
-
-  private static boolean answers(Path socket) {
-    if (!Files.exists(socket)) {
-      return false;
-    }
-    try (AFUNIXSocket s = AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socket.toFile()))) {
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
   }
 
   private static String tail(Path log) {

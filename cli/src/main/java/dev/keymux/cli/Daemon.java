@@ -103,7 +103,7 @@ final class Daemon implements AutoCloseable {
     multiplexer = new Multiplexer(backends, addTarget, extensionTarget, settings.backendTimeout(), settings.signTimeout(),
         policy::get);
     RequestDispatcher dispatcher = new RequestDispatcher(multiplexer, new AgentLock(settings.lockMaxDelay()),
-        multiplexer::onLock, session -> session.peer().socketName().equals(RulePolicy.MAIN_SOCKET));
+        multiplexer::onLock, multiplexer::mayManage);
     if (activated.isPresent()) {
       try {
         server = AgentServer.adopting(RulePolicy.MAIN_SOCKET, activated.get(), dispatcher, settings.maxConnections(),

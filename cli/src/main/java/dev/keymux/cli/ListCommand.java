@@ -9,7 +9,7 @@ import dev.keymux.core.keys.Fingerprints;
 import dev.keymux.core.wire.AgentProtocol;
 import dev.keymux.core.wire.AgentResponse;
 import dev.keymux.core.wire.ProtocolException;
-import dev.keymux.core.wire.SshReader;
+import dev.keymux.core.mux.KeyListing;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -52,32 +52,21 @@ final class ListCommand implements Callable<Integer> {
         ids.forEach(id -> print(out, id.key(), id.comment(), "-"));
         return ids.isEmpty() ? 1 : 0;
       }
-      SshReader reader = new SshReader(((AgentResponse.ExtensionResponse) r).contents());
-      long n = reader.readUint32();
-      if (n == 0) {
+      KeyListing listing = KeyListing.decode(((AgentResponse.ExtensionResponse) r).contents());
+      if (listing.keys().isEmpty()) {
         out.println("The agent has no identities.");
       }
-      for (long i = 0; i < n; i++) {
-        KeyBlob key = new KeyBlob(reader.readString());
-        String comment = reader.readUtf8();
-        String backend = reader.readUtf8();
-        String state = reader.readUtf8();
-        print(out, key, comment, state.isEmpty() ? backend : backend + " (" + state + ")");
+      for (KeyListing.Key k : listing.keys()) {
+        print(out, k.key(), k.comment(), k.state().isEmpty() ? k.backend() : k.backend() + " (" + k.state() + ")");
       }
-      if (reader.hasRemaining()) {
-        long m = reader.readUint32();
-        for (long i = 0; i < m; i++) {
-          String name = reader.readUtf8();
-          boolean up = reader.readBoolean();
-          String detail = reader.readUtf8();
-          if (!up) {
-            out.println("backend " + name + ": " + detail);
-          } else if (!detail.equals(Health.ok().detail())) {
-            out.println("note: backend " + name + ": " + detail); // up, nothing to fix (e.g. GNOME not running)
-          }
+      for (KeyListing.BackendHealth b : listing.backends()) {
+        if (!b.health().up()) {
+          out.println("backend " + b.name() + ": " + b.health().detail());
+        } else if (!b.health().detail().equals(Health.ok().detail())) {
+          out.println("note: backend " + b.name() + ": " + b.health().detail()); // up, nothing to fix (e.g. GNOME not running)
         }
       }
-      return n == 0 ? 1 : 0;
+      return listing.keys().isEmpty() ? 1 : 0;
     } catch (AgentException | ProtocolException | ClassCastException e) {
       throw new Main.UserError("cannot list keys from " + path + ": " + e.getMessage());
     }

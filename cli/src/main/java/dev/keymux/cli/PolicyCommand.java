@@ -18,7 +18,7 @@ import dev.keymux.core.server.Posix;
 import dev.keymux.core.wire.AgentProtocol;
 import dev.keymux.core.wire.AgentResponse;
 import dev.keymux.core.wire.ProtocolException;
-import dev.keymux.core.wire.SshReader;
+import dev.keymux.core.mux.KeyListing;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -194,15 +194,9 @@ final class PolicyCommand implements Runnable {
       if (Files.exists(sock)) {
         try (AgentClient c = new AgentClient(sock, Duration.ofSeconds(5))) {
           AgentResponse r = c.extension(Session.local(), AgentProtocol.EXT_KEYMUX_LIST, new byte[0]);
-          SshReader reader = new SshReader(((AgentResponse.ExtensionResponse) r).contents());
-          long n = reader.readUint32();
-          for (long i = 0; i < n; i++) {
-            KeyBlob blob = new KeyBlob(reader.readString());
-            String c1 = reader.readUtf8();
-            String backend = reader.readUtf8();
-            reader.readUtf8();
-            if (key.equals(Fingerprints.sha256(blob.bytes())) || key.equals(c1)) {
-              return KeyFacts.of(blob, List.of(c1), List.of(backend));
+          for (KeyListing.Key k : KeyListing.decode(((AgentResponse.ExtensionResponse) r).contents()).keys()) {
+            if (key.equals(Fingerprints.sha256(k.key().bytes())) || key.equals(k.comment())) {
+              return KeyFacts.of(k.key(), List.of(k.comment()), List.of(k.backend()));
             }
           }
         } catch (AgentException | ProtocolException | RuntimeException e) {

@@ -86,7 +86,7 @@ final class KeymuxProcess implements AutoCloseable {
     pb.environment().putAll(extraEnv);
     Process p = pb.start();
     long deadline = System.currentTimeMillis() + 20_000;
-    while (!dev.keymux.testing.Sockets.accepts(socket)) { // the file appears at bind(); wait until keymux answers on it
+    while (!dev.keymux.core.client.AgentClient.answers(socket)) { // the file appears at bind(); wait until keymux answers on it
       if (!p.isAlive()) {
         fail("keymux exited with " + p.exitValue() + ":\n" + Files.readString(log));
       }

@@ -37,7 +37,7 @@ public final class OpenSshAgent implements AutoCloseable {
     Process p = pb.start();
     long deadline = System.currentTimeMillis() + 5000;
     // The socket file appears at bind(), a moment before listen(): wait until it accepts.
-    while (!Sockets.accepts(socket)) {
+    while (!dev.keymux.core.client.AgentClient.answers(socket)) {
       if (!p.isAlive() || System.currentTimeMillis() > deadline) {
         p.destroyForcibly();
         throw new IllegalStateException("ssh-agent did not start: " + Files.readString(dir.resolve("log")));

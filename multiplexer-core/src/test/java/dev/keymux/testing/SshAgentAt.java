@@ -29,7 +29,7 @@ public final class SshAgentAt implements AutoCloseable {
     Process p = pb.start();
     long deadline = System.currentTimeMillis() + 5000;
     // The socket file appears at bind(), before listen(): wait until a connection is accepted.
-    while (!Sockets.accepts(socket)) {
+    while (!dev.keymux.core.client.AgentClient.answers(socket)) {
       if (!p.isAlive() || System.currentTimeMillis() > deadline) {
         p.destroyForcibly();
         throw new IllegalStateException("ssh-agent did not start on " + socket);

@@ -233,4 +233,19 @@ public final class AgentClient implements Agent, AutoCloseable {
     closed = true;
     closeQuietly(connection);
   }
+
+  /**
+   * Whether something accepts connections on {@code socket} now. The file of a socket appears at
+   * bind(), a moment before listen(); only a connection says an agent is there.
+   */
+  public static boolean answers(java.nio.file.Path socket) {
+    if (!java.nio.file.Files.exists(socket)) {
+      return false;
+    }
+    try (var s = org.newsclub.net.unix.AFUNIXSocket.connectTo(org.newsclub.net.unix.AFUNIXSocketAddress.of(socket.toFile()))) {
+      return true;
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
 }

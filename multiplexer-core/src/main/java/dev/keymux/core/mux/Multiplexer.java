@@ -380,9 +380,8 @@ public final class Multiplexer implements Agent, AutoCloseable {
   }
 
   /**
-   * list@keymux.dev: like REQUEST_IDENTITIES plus, per key, the backend holding it and its state
-   * (uint32 n, then n × string key, string comment, string backend, string state), followed by
-   * each backend's health (uint32 m, then m × string name, bool up, string detail).
+   * list@keymux.dev: like REQUEST_IDENTITIES plus, per key, the backend holding it and its state,
+   * and each backend's health ({@link KeyListing}).
    */
   private AgentResponse describeKeys(Session session) {
     Policy.View view = policy.get().view(session);
@@ -398,24 +397,18 @@ public final class Multiplexer implements Agent, AutoCloseable {
       // The owner's view also shows what the policy keeps from clients, so nothing is a mystery.
       held.values().stream().filter(h -> !offeredKeys.contains(h.key())).forEach(h -> shown.add(h.holders().get(0)));
     }
-    List<Identity> ids = AgentCodec.fitIdentities(shown);
-    SshWriter w = new SshWriter();
-    w.writeUint32(ids.size());
-    for (Identity id : ids) {
+    List<KeyListing.Key> keys = new ArrayList<>();
+    for (Identity id : AgentCodec.fitIdentities(shown)) {
       Backend b = byName.get(id.backend());
       String state = b == null ? "" : b.keyState(id.key());
       if (!offeredKeys.contains(id.key())) {
         state = state.isEmpty() ? "not offered: policy" : state + "; not offered: policy";
       }
-      w.writeString(id.key().bytes()).writeString(id.comment()).writeString(id.backend()).writeString(state);
+      keys.add(new KeyListing.Key(id.key(), id.comment(), id.backend(), state));
     }
     // Then every backend's health, so a backend that offers nothing can say why.
-    w.writeUint32(visible.size());
-    for (Backend b : visible) {
-      dev.keymux.core.agent.Health h = b.health();
-      w.writeString(b.name()).writeBoolean(h.up()).writeString(h.detail());
-    }
-    return new AgentResponse.ExtensionResponse(AgentProtocol.EXT_KEYMUX_LIST, w.toByteArray());
+    List<KeyListing.BackendHealth> health = visible.stream().map(b -> new KeyListing.BackendHealth(b.name(), b.health())).toList();
+    return new AgentResponse.ExtensionResponse(AgentProtocol.EXT_KEYMUX_LIST, new KeyListing(keys, health).encode());
   }
 
   private interface BackendCall<T> {
