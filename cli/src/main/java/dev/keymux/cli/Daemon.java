@@ -8,9 +8,16 @@ import com.google.inject.Module;
 import com.google.inject.TypeLiteral;
 import dev.keymux.config.KeymuxSettings;
 import dev.keymux.config.policy.AuditLog;
+import dev.keymux.config.policy.PolicySettings;
 import dev.keymux.config.policy.RulePolicy;
 import dev.keymux.config.policy.SocketSettings;
+import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Backend;
+import dev.keymux.core.agent.Session;
+import dev.keymux.core.mux.KeyListing;
+import dev.keymux.core.wire.AgentProtocol;
+import dev.keymux.core.wire.AgentResponse;
+import dev.keymux.core.wire.ProtocolException;
 import dev.keymux.core.agent.BackendFactory;
 import dev.keymux.core.agent.BackendModule;
 import dev.keymux.core.agent.ProviderAllowlist;
@@ -67,6 +74,7 @@ final class Daemon implements AutoCloseable {
     return t;
   });
   private final PolicyReloader reloader;
+  private final Grants grants;
   private volatile KeymuxSettings settings;
   private AuditLog audit = AuditLog.OFF;
 
@@ -99,6 +107,7 @@ final class Daemon implements AutoCloseable {
       }
     }
     confirm = new AskpassConfirm(env, settings.confirmTimeout());
+    grants = new Grants(settings.grantsDirectory(), settings.grantsMaxLifetime(), timers, Clock.systemUTC());
     policy.set(buildPolicy(settings));
     multiplexer = new Multiplexer(backends, addTarget, extensionTarget, settings.backendTimeout(), settings.signTimeout(),
         policy::get);
@@ -119,6 +128,36 @@ final class Daemon implements AutoCloseable {
     for (SocketSettings s : settings.policy().sockets()) {
       scoped.add(new AgentServer(s.name(), s.path(), dispatcher, settings.maxConnections(), access(s)));
     }
+    grants.attach(new Grants.Host() {
+      @Override
+      public KeyListing keys(Session session) throws AgentException {
+        AgentResponse r = multiplexer.extension(session, AgentProtocol.EXT_KEYMUX_LIST, new byte[0]);
+        try {
+          return KeyListing.decode(((AgentResponse.ExtensionResponse) r).contents());
+        } catch (ProtocolException e) {
+          throw AgentException.failed("cannot read the key listing: " + e.getMessage());
+        }
+      }
+
+      @Override
+      public List<String> backends() {
+        return multiplexer.backends().stream().map(Backend::name).toList();
+      }
+
+      @Override
+      public AgentServer serve(SocketSettings socket) {
+        return new AgentServer(socket.name(), socket.path(), dispatcher, Daemon.this.settings.maxConnections(),
+            access(socket));
+      }
+
+      @Override
+      public void changed() {
+        policy.set(rulePolicy(Daemon.this.settings));
+      }
+    });
+    multiplexer.addOwnerExtension(Grant.GRANT, grants::grant);
+    multiplexer.addOwnerExtension(Grant.GRANTS, grants::list);
+    multiplexer.addOwnerExtension(Grant.REVOKE, grants::revoke);
     reloader = new PolicyReloader(reload, this::apply, configFile, () -> this.settings.policy().watch());
   }
 
@@ -190,7 +229,17 @@ final class Daemon implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalArgumentException("keymux.policy.audit-log: cannot open " + target + ": " + e.getMessage(), e);
     }
-    return new RulePolicy(s.policy(), confirm, audit, Clock.systemDefaultZone(), Path.of("/proc"), remembered);
+    return rulePolicy(s);
+  }
+
+  /** The rules of {@code s}, with the configured scoped sockets and the live grants' sockets. */
+  private RulePolicy rulePolicy(KeymuxSettings s) {
+    PolicySettings p = s.policy();
+    List<SocketSettings> sockets = new ArrayList<>(p.sockets());
+    sockets.addAll(grants.sockets());
+    PolicySettings withGrants = new PolicySettings(p.rules(), p.defaultAction(), p.knownHosts(), p.auditLog(), p.watch(),
+        sockets);
+    return new RulePolicy(withGrants, confirm, audit, Clock.systemDefaultZone(), Path.of("/proc"), remembered);
   }
 
   /**
@@ -267,6 +316,9 @@ final class Daemon implements AutoCloseable {
    * a client connecting meanwhile waits in its backlog for the next keymux.
    */
   private void exitIfIdle(Duration idleExit) {
+    if (!grants.sockets().isEmpty()) {
+      return; // exiting would end the grants before their time
+    }
     Duration idle = server.idle();
     for (AgentServer s : scoped) {
       Duration d = s.idle();
@@ -287,6 +339,7 @@ final class Daemon implements AutoCloseable {
   @Override
   public void close() {
     reloader.close();
+    grants.close();
     timers.shutdownNow();
     scoped.forEach(AgentServer::close);
     server.close();

@@ -18,6 +18,9 @@ import picocli.CommandLine.Command;
       EnvCommand.class,
       DoctorCommand.class,
       PolicyCommand.class,
+      GrantCommand.class,
+      GrantCommand.ListGrants.class,
+      GrantCommand.Revoke.class,
       InstallCommand.class,
       UninstallCommand.class,
       AutoComplete.GenerateCompletion.class

@@ -36,6 +36,8 @@ public final class KeymuxSettings {
   private final Duration confirmTimeout;
   private final Duration lockMaxDelay;
   private final Duration idleExit;
+  private final Path grantsDirectory;
+  private final Duration grantsMaxLifetime;
   private final String fingerprintHash;
   private final List<String> pkcs11AllowedModules;
   private final List<BackendSettings> backends;
@@ -68,6 +70,15 @@ public final class KeymuxSettings {
     confirmTimeout = read(problems, () -> positive(c, "keymux.keys.confirm-timeout"), Duration.ofSeconds(1));
     lockMaxDelay = read(problems, () -> nonNegative(c, "keymux.lock.max-delay"), Duration.ZERO);
     idleExit = read(problems, () -> nonNegative(c, "keymux.idle-exit"), Duration.ZERO);
+    grantsDirectory = read(problems, () -> {
+      String dir = c.getString("keymux.grants.directory");
+      if (!dir.startsWith("/") && !dir.startsWith("~/")) {
+        throw new ConfigException.BadValue(c.getValue("keymux.grants.directory").origin(), "keymux.grants.directory",
+            "must be an absolute path, not '" + dir + "'");
+      }
+      return Path.of(expandHome(dir, env));
+    }, Path.of("/tmp"));
+    grantsMaxLifetime = read(problems, () -> positive(c, "keymux.grants.max-lifetime"), Duration.ofHours(1));
     fingerprintHash = read(problems, () -> {
       String h = c.getString("keymux.fingerprint-hash").toLowerCase();
       if (!h.equals("sha256") && !h.equals("md5")) {
@@ -243,6 +254,16 @@ public final class KeymuxSettings {
   /** How long a socket-activated keymux may go without a connection before it exits; zero = never. */
   public Duration idleExit() {
     return idleExit;
+  }
+
+  /** Where each grant's socket directory is made ({@code keymux grant}). */
+  public Path grantsDirectory() {
+    return grantsDirectory;
+  }
+
+  /** The longest a grant may last. */
+  public Duration grantsMaxLifetime() {
+    return grantsMaxLifetime;
   }
 
   public String fingerprintHash() {

@@ -82,6 +82,23 @@ public final class Multiplexer implements Agent, AutoCloseable {
     return backends;
   }
 
+  /**
+   * An extension keymux answers itself for the user who runs it (grants, for instance): only on
+   * connections that may manage keys (the main socket), never forwarded to a backend.
+   */
+  @FunctionalInterface
+  public interface OwnerExtension {
+    /** The answer's contents; an AgentException is a refusal. */
+    byte[] answer(Session session, byte[] contents) throws AgentException;
+  }
+
+  private final Map<String, OwnerExtension> ownerExtensions = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Answers extension {@code name} with {@code handler} from now on. */
+  public void addOwnerExtension(String name, OwnerExtension handler) {
+    ownerExtensions.put(name, handler);
+  }
+
   @Override
   public List<Identity> list(Session session) {
     Policy.View view = policy.get().view(session);
@@ -322,6 +339,7 @@ public final class Multiplexer implements Agent, AutoCloseable {
   @Override
   public List<String> extensions() {
     List<String> names = new ArrayList<>(List.of(AgentProtocol.EXT_KEYMUX_LIST, AgentProtocol.EXT_KEYMUX_CHAIN));
+    names.addAll(new java.util.TreeSet<>(ownerExtensions.keySet()));
     backends.forEach(b -> b.extensions().stream().filter(n -> !names.contains(n)).forEach(names::add));
     return names;
   }
@@ -335,6 +353,10 @@ public final class Multiplexer implements Agent, AutoCloseable {
       return new AgentResponse.ExtensionResponse(name, new SshWriter().writeBoolean(leadsBackTo(contents)).toByteArray());
     }
     requireManage(session, "use extension " + name);
+    OwnerExtension own = ownerExtensions.get(name);
+    if (own != null) {
+      return new AgentResponse.ExtensionResponse(name, own.answer(session, contents));
+    }
     if (extensionTarget != null) {
       return extensionTarget.extension(session, name, contents);
     }
