@@ -132,8 +132,12 @@ class GrantTest {
       assertFalse(signs(as(USER, socket, "/usr/bin/ssh-keygen", "-Y", "sign", "-n", "file", "-f",
           work.resolve("personal.pub").toString(), data.toString()), Path.of(personal + ".pub"), data),
           "a key outside the grant does not sign");
-      // The grant cannot be used to change keymux.
+      // The grant cannot be used to change keymux, nor to make more grants (even by keymux's own user).
       assertNotEquals(0, as(USER, socket, "/usr/bin/ssh-add", "-D").exitCode());
+      Proc.Result regrant = keymux(KeymuxProcess.command(), "grant", "--socket", socket.toString(), "--uid", "0",
+          "--keys", "*");
+      assertEquals(1, regrant.exitCode(), regrant.toString());
+      assertTrue(regrant.stderr().contains("grants are made on keymux's main socket"), regrant.stderr());
       assertEquals(2, Proc.run(T, k.env(), "/usr/bin/ssh-add", "-l").stdout().lines().count());
 
       Proc.Result grants = keymux(KeymuxProcess.command(), "grants", "--socket", main.toString()).assertOk();
@@ -212,6 +216,11 @@ class GrantTest {
       Proc.Result none = keymux(userKeymux, "grant", "--socket", main.toString(), "--uid", "0", "--keys", "deploy-web");
       assertEquals(1, none.exitCode(), none.toString());
       assertTrue(none.stderr().contains("no key matches deploy-web; keys keymux holds: deploy-ci, personal"), none.stderr());
+
+      Proc.Result tooLong = keymux(userKeymux, "grant", "--socket", main.toString(), "--uid", "0", "--keys", "deploy-*",
+          "--for", "2d");
+      assertEquals(1, tooLong.exitCode(), tooLong.toString());
+      assertTrue(tooLong.stderr().contains("at most 1d (keymux.grants.max-lifetime); asked for 2d"), tooLong.stderr());
 
       // The user grants root: sudo SSH_AUTH_SOCK=... works for the deploy key only.
       Path forRoot = Path.of(keymux(userKeymux, "grant", "--socket", main.toString(), "--uid", "0", "--keys", "deploy-*",
