@@ -53,14 +53,7 @@ record Grant(String id, int uid, List<String> keys, Path socket, Instant expires
     static Request decode(byte[] contents) throws ProtocolException {
       SshReader r = new SshReader(contents);
       long uid = r.readUint32();
-      long n = r.readUint32();
-      if (n > 64) {
-        throw new ProtocolException("too many key patterns: " + n);
-      }
-      List<String> keys = new ArrayList<>();
-      for (long i = 0; i < n; i++) {
-        keys.add(r.readUtf8());
-      }
+      List<String> keys = strings(r, 64);
       Duration lifetime = Duration.ofSeconds(r.readUint32());
       boolean confirm = r.readBoolean();
       r.expectEnd("grant request");
@@ -81,16 +74,16 @@ record Grant(String id, int uid, List<String> keys, Path socket, Instant expires
   static Grant read(SshReader r) throws ProtocolException {
     String id = r.readUtf8();
     int uid = (int) r.readUint32();
-    List<String> keys = strings(r);
+    List<String> keys = strings(r, 64);
     Path socket = Path.of(r.readUtf8());
     Instant expires = Instant.ofEpochSecond(r.readUint32());
     boolean confirm = r.readBoolean();
-    return new Grant(id, uid, keys, socket, expires, confirm, strings(r));
+    return new Grant(id, uid, keys, socket, expires, confirm, strings(r, 4096));
   }
 
-  private static List<String> strings(SshReader r) throws ProtocolException {
+  private static List<String> strings(SshReader r, int most) throws ProtocolException {
     long n = r.readUint32();
-    if (n > 4096) {
+    if (n > most) {
       throw new ProtocolException("list too long: " + n);
     }
     List<String> out = new ArrayList<>();

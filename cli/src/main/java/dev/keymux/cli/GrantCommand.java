@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -54,11 +55,7 @@ final class GrantCommand implements Callable<Integer> {
   @Option(names = {"-q", "--quiet"}, description = "Print only the socket path (for SSH_AUTH_SOCK=\"$(...)\").")
   boolean quiet;
 
-  @Option(names = "--socket", paramLabel = "PATH", description = "keymux's main socket (default: from the configuration).")
-  Path socket;
-
-  @Option(names = "--config", paramLabel = "FILE", description = "keymux configuration file.")
-  Path config;
+  @Mixin MainSocket main;
 
   @Override
   public Integer call() {
@@ -72,7 +69,7 @@ final class GrantCommand implements Callable<Integer> {
     byte[] request = new Grant.Request(uid, keys, d, confirm).encode();
     Grant g;
     try {
-      g = Grant.read(ask(mainSocket(socket, config), Grant.GRANT, request));
+      g = Grant.read(ask(main.path(), Grant.GRANT, request));
     } catch (ProtocolException e) {
       throw new Main.UserError("keymux's answer cannot be read: " + e.getMessage());
     }
@@ -131,8 +128,17 @@ final class GrantCommand implements Callable<Integer> {
     return DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault()).format(t);
   }
 
-  static Path mainSocket(Path socket, Path config) {
-    return socket != null ? socket : Settings.load(config, Map.of()).socketPath();
+  /** Where the running keymux's main socket is: --socket, or the configured path. */
+  static final class MainSocket {
+    @Option(names = "--socket", paramLabel = "PATH", description = "keymux's main socket (default: from the configuration).")
+    Path socket;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "keymux configuration file.")
+    Path config;
+
+    Path path() {
+      return socket != null ? socket : Settings.load(config, Map.of()).socketPath();
+    }
   }
 
   /** Sends one grant extension to keymux and opens its answer (a refusal becomes a UserError). */
@@ -159,17 +165,13 @@ final class GrantCommand implements Callable<Integer> {
   static final class ListGrants implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--socket", paramLabel = "PATH", description = "keymux's main socket (default: from the configuration).")
-    Path socket;
-
-    @Option(names = "--config", paramLabel = "FILE", description = "keymux configuration file.")
-    Path config;
+    @Mixin MainSocket main;
 
     @Override
     public Integer call() {
       List<Grant> grants;
       try {
-        grants = Grant.readAll(ask(mainSocket(socket, config), Grant.GRANTS, new byte[0]));
+        grants = Grant.readAll(ask(main.path(), Grant.GRANTS, new byte[0]));
       } catch (ProtocolException e) {
         throw new Main.UserError("keymux's answer cannot be read: " + e.getMessage());
       }
@@ -199,22 +201,18 @@ final class GrantCommand implements Callable<Integer> {
     @Option(names = "--all", description = "End every live grant.")
     boolean all;
 
-    @Option(names = "--socket", paramLabel = "PATH", description = "keymux's main socket (default: from the configuration).")
-    Path socket;
-
-    @Option(names = "--config", paramLabel = "FILE", description = "keymux configuration file.")
-    Path config;
+    @Mixin MainSocket main;
 
     @Override
     public Integer call() {
       if (all == !ids.isEmpty()) {
         throw new Main.UserError("name the grants to end (ids from keymux grants), or --all");
       }
-      Path main = mainSocket(socket, config);
+      Path socket = main.path();
       PrintWriter out = spec.commandLine().getOut();
       for (String id : all ? List.of("") : ids) {
         try {
-          SshReader r = ask(main, Grant.REVOKE, new SshWriter().writeString(id).toByteArray());
+          SshReader r = ask(socket, Grant.REVOKE, new SshWriter().writeString(id).toByteArray());
           long n = r.readUint32();
           for (long i = 0; i < n; i++) {
             out.println("revoked " + r.readUtf8());
