@@ -3,6 +3,7 @@ package dev.keymux.cli;
 import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Session;
 import dev.keymux.core.client.AgentClient;
+import dev.keymux.core.server.Posix;
 import dev.keymux.core.wire.AgentResponse;
 import dev.keymux.core.wire.ProtocolException;
 import dev.keymux.core.wire.SshReader;
@@ -82,7 +83,8 @@ final class GrantCommand implements Callable<Integer> {
         + time(g.expires()) + (g.confirm() ? "; every signature asks you first" : "") + ":");
     g.matched().forEach(k -> out.println("  " + k));
     out.println("SSH_AUTH_SOCK=" + g.socket());
-    out.println("Use it as: " + (g.uid() == 0 ? "sudo " : "") + "SSH_AUTH_SOCK=" + g.socket() + " git fetch");
+    String as = g.uid() == 0 ? "sudo " : g.uid() == Posix.currentUid() ? "" : "sudo -u '#" + g.uid() + "' ";
+    out.println("Use it as: " + as + "SSH_AUTH_SOCK=" + g.socket() + " git fetch");
     out.println("Ends early with: keymux revoke " + g.id());
     return 0;
   }
