@@ -211,7 +211,8 @@ final class Daemon implements AutoCloseable {
     }
   }
 
-  private static SocketAccess access(SocketSettings s) {
+  /** How keymux sets up a scoped socket: its mode, owner, group and allowed peers, alone in its directory. */
+  static SocketAccess access(SocketSettings s) {
     return new SocketAccess(s.mode(), s.owner(), s.group(), s.allowUids(), s.allowGids(), true, false);
   }
 

@@ -1,6 +1,7 @@
 package dev.keymux.cli;
 
 import dev.keymux.config.KeymuxSettings;
+import dev.keymux.config.policy.SocketSettings;
 import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Session;
 import dev.keymux.core.client.AgentClient;
@@ -10,7 +11,6 @@ import dev.keymux.core.wire.AgentResponse;
 import dev.keymux.core.wire.ProtocolException;
 import dev.keymux.core.wire.SshReader;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -28,34 +28,46 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code keymux doctor}: who answers on SSH_AUTH_SOCK, whether keymux runs where it should, and
- * which other agents of this user are around — each finding as OK or a problem with the exact
- * fix. Exit status 1 when there is a problem.
+ * {@code keymux doctor}: who answers on SSH_AUTH_SOCK, whether keymux runs where it should, which
+ * other agents of this user are around, whether the systemd units are in place, whether sudo and
+ * containers can reach keymux — each finding as OK, PROBLEM or NOTE, with the exact fix. Exit
+ * status 1 when there is a problem; notes (things that may be on purpose) do not count.
+ *
+ * <p>The systemd units are a problem only on a machine that runs systemd ({@code /run/systemd/system}
+ * exists, the test sd_booted(3) makes): there they are how keymux is meant to start. Without
+ * systemd (a container, most CI runners) keymux is started another way and missing units are a
+ * note, so {@code keymux doctor} in CI does not fail for them. Whether keymux.socket is enabled
+ * is asked of {@code systemctl --user is-enabled}, which reads the unit files even when no user
+ * manager runs; without systemctl the link in sockets.target.wants decides.
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
-    description = "Check who owns SSH_AUTH_SOCK, find stray agents, and print the fix for each problem.")
+    description = "Check who owns SSH_AUTH_SOCK, stray agents, systemd units, sudo and container access, "
+        + "and print the fix for each problem.")
 final class DoctorCommand implements Callable<Integer> {
+  /** How long an agent that runs may take to answer. */
+  private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(2);
+  /**
+   * keymux's own socket may be held by systemd, whose first connection starts keymux: a cold JVM
+   * answers in about 3.5 s on a small machine, so that one wait is longer.
+   */
+  private static final Duration FIRST_ANSWER_TIMEOUT = Duration.ofSeconds(10);
+  /** sudo -n -l never prompts, but may look up users over the network. */
+  private static final Duration SUDO_TIMEOUT = Duration.ofSeconds(10);
+
   @Spec CommandSpec spec;
 
   @Option(names = "--config", paramLabel = "FILE", description = "keymux configuration file.")
   Path config;
 
-  private PrintWriter out;
-  private int problems;
+  @Option(names = "--container", paramLabel = "IMAGE",
+      description = "Also run `ssh-add -l` in a container of IMAGE (local, no network) for every peer each scoped socket admits.")
+  String containerImage;
 
-  private void ok(String what) {
-    out.println("OK       " + what);
-  }
+  /** Where /etc/sudoers and /run/systemd/system are looked up: the tests' stand-in for a machine. */
+  @Option(names = "--system-root", paramLabel = "DIR", hidden = true)
+  Path systemRoot = Path.of("/");
 
-  private void problem(String what, String fix) {
-    problems++;
-    out.println("PROBLEM  " + what);
-    out.println("         fix: " + fix);
-  }
-
-  private void note(String what) {
-    out.println("NOTE     " + what);
-  }
+  private DoctorReport report;
 
   private enum Kind { KEYMUX, AGENT, HUNG, DEAD }
 
@@ -66,10 +78,14 @@ final class DoctorCommand implements Callable<Integer> {
    * so a keymux whose upstreams hang is still recognised at once.
    */
   private static Kind probe(Path socket) {
+    return probe(socket, ANSWER_TIMEOUT);
+  }
+
+  private static Kind probe(Path socket, Duration timeout) {
     if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
       return Kind.DEAD;
     }
-    try (AgentClient c = new AgentClient(socket, Duration.ofSeconds(2))) {
+    try (AgentClient c = new AgentClient(socket, timeout)) {
       AgentResponse r = c.extension(Session.local(), AgentProtocol.EXT_QUERY, new byte[0]);
       return r instanceof AgentResponse.ExtensionResponse e && extensionNames(e.contents()).contains(AgentProtocol.EXT_KEYMUX_CHAIN)
           ? Kind.KEYMUX : Kind.AGENT;
@@ -107,68 +123,212 @@ final class DoctorCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    out = spec.commandLine().getOut();
+    report = new DoctorReport(spec.commandLine().getOut());
     Map<String, String> env = System.getenv();
     KeymuxSettings settings = Settings.load(config, Map.of());
     Path ours = settings.socketPath();
     String xdg = env.getOrDefault("XDG_RUNTIME_DIR", "");
+    String sock = env.getOrDefault("SSH_AUTH_SOCK", "");
 
     if (xdg.isEmpty()) {
-      note("XDG_RUNTIME_DIR is not set (common over ssh before any graphical login); keymux uses " + ours.getParent());
+      report.note("XDG_RUNTIME_DIR is not set (common over ssh before any graphical login); keymux uses " + ours.getParent());
     }
-    Kind keymux = probe(ours);
+    checkKeymux(ours);
+    checkAuthSock(sock, xdg);
+    checkOtherAgents(ours, sock, xdg, env);
+    checkUnits(env);
+    checkSudo();
+    checkContainers(settings, env);
+    return report.finish();
+  }
+
+  private void checkKeymux(Path ours) {
+    Kind keymux = probe(ours, FIRST_ANSWER_TIMEOUT);
     if (keymux == Kind.KEYMUX) {
-      ok("keymux answers on " + ours);
+      report.ok("keymux answers on " + ours);
     } else if (keymux == Kind.HUNG) {
-      problem("something on " + ours + " accepts connections but does not answer",
+      report.problem("something on " + ours + " accepts connections but does not answer",
           "stop the process holding the socket (ss -xlp | grep " + ours + "), then start keymux again: keymux serve");
     } else {
-      problem("keymux is not running on " + ours, "start it: keymux serve   (or enable the systemd user unit)");
+      report.problem("keymux is not running on " + ours, "start it: keymux serve   (or enable the systemd user unit)");
     }
+  }
 
-    String sock = env.getOrDefault("SSH_AUTH_SOCK", "");
+  private void checkAuthSock(String sock, String xdg) {
     Path gnome = xdg.isEmpty() ? null : Path.of(xdg, "keyring", "ssh");
     Path gcr = xdg.isEmpty() ? null : Path.of(xdg, "gcr", "ssh");
     if (sock.isEmpty()) {
-      problem("SSH_AUTH_SOCK is not set: ssh, git and ssh-add will not find any agent",
+      report.problem("SSH_AUTH_SOCK is not set: ssh, git and ssh-add will not find any agent",
           "add to your shell profile: eval \"$(keymux env)\"");
-    } else {
-      Path p = Path.of(sock);
-      Kind k = probe(p);
-      if (k == Kind.KEYMUX) {
-        ok("SSH_AUTH_SOCK points at keymux (" + sock + ")");
-      } else if (p.equals(gcr)) {
-        problem("SSH_AUTH_SOCK points at GNOME's gcr-ssh-agent (" + sock + "), not at keymux", gnomeFix(true));
-      } else if (p.equals(gnome)) {
-        problem("SSH_AUTH_SOCK points at GNOME Keyring's agent (" + sock + "), not at keymux", gnomeFix(false));
-      } else if (k == Kind.HUNG) {
-        problem("SSH_AUTH_SOCK=" + sock + " accepts connections but does not answer", "eval \"$(keymux env)\"");
-      } else if (k == Kind.DEAD) {
-        problem("SSH_AUTH_SOCK=" + sock + " leads to no agent (stale)", "eval \"$(keymux env)\"");
-      } else {
-        problem("SSH_AUTH_SOCK points at another agent (" + sock + "), not at keymux",
-            "put it behind keymux as an upstream: keymux.backends.other { type = agent, socket = \"" + sock
-                + "\" }, then eval \"$(keymux env)\"");
-      }
+      return;
     }
+    Path p = Path.of(sock);
+    Kind k = probe(p);
+    if (k == Kind.KEYMUX) {
+      report.ok("SSH_AUTH_SOCK points at keymux (" + sock + ")");
+    } else if (p.equals(gcr)) {
+      report.problem("SSH_AUTH_SOCK points at GNOME's gcr-ssh-agent (" + sock + "), not at keymux", gnomeFix(true));
+    } else if (p.equals(gnome)) {
+      report.problem("SSH_AUTH_SOCK points at GNOME Keyring's agent (" + sock + "), not at keymux", gnomeFix(false));
+    } else if (k == Kind.HUNG) {
+      report.problem("SSH_AUTH_SOCK=" + sock + " accepts connections but does not answer", "eval \"$(keymux env)\"");
+    } else if (k == Kind.DEAD) {
+      report.problem("SSH_AUTH_SOCK=" + sock + " leads to no agent (stale)", "eval \"$(keymux env)\"");
+    } else {
+      report.problem("SSH_AUTH_SOCK points at another agent (" + sock + "), not at keymux",
+          "put it behind keymux as an upstream: keymux.backends.other { type = agent, socket = \"" + sock
+              + "\" }, then eval \"$(keymux env)\"");
+    }
+  }
 
+  private void checkOtherAgents(Path ours, String sock, String xdg, Map<String, String> env) {
     for (Path other : otherAgentSockets(xdg, env)) {
       if (other.equals(ours) || other.toString().equals(sock)) {
         continue;
       }
       Kind k = probe(other);
       if (k == Kind.DEAD) {
-        problem("stale agent socket " + other + " (nothing answers)", "rm " + other);
+        report.problem("stale agent socket " + other + " (nothing answers)", "rm " + other);
       } else if (k == Kind.HUNG) {
-        note("an agent on " + other + " accepts connections but does not answer");
+        report.note("an agent on " + other + " accepts connections but does not answer");
       } else {
-        note("another agent answers on " + other + (k == Kind.KEYMUX ? " (a keymux)" : "")
+        report.note("another agent answers on " + other + (k == Kind.KEYMUX ? " (a keymux)" : "")
             + "; to use its keys through keymux: keymux.backends.x { type = agent, socket = \"" + other + "\" }");
       }
     }
-    out.println(problems == 0 ? "No problems found." : problems + " problem(s) found.");
-    out.flush();
-    return problems == 0 ? 0 : 1;
+  }
+
+  /** keymux.socket installed and enabled; see the class comment for when that is a problem. */
+  private void checkUnits(Map<String, String> env) {
+    Path units = UserUnits.unitDirectory(env);
+    Path socketUnit = units.resolve(UserUnits.SOCKET);
+    Path booted = systemRoot.resolve("run/systemd/system");
+    boolean systemd = Files.isDirectory(booted);
+    if (!Files.exists(socketUnit)) {
+      if (systemd) {
+        report.problem("keymux's systemd user units are not installed (no " + socketUnit + "): keymux does not start with "
+            + "your session", "keymux install");
+      } else {
+        report.note("this machine does not run systemd (no " + booted + "; a container or CI?): start keymux with keymux serve, "
+            + "or keymux ci start in CI; keymux install is for machines with systemd");
+      }
+      return;
+    }
+    String state = unitState(units);
+    if (state.equals("enabled") || state.equals("enabled-runtime")) {
+      report.ok(UserUnits.SOCKET + " is installed and enabled (" + socketUnit + "): systemd starts keymux on the first connection");
+    } else if (!systemd) {
+      report.note(UserUnits.SOCKET + " is installed (" + socketUnit + ", " + state + ") but this machine does not run systemd "
+          + "(no " + booted + "): the units take effect only where systemd runs");
+    } else if (state.equals("masked")) {
+      report.problem(UserUnits.SOCKET + " is masked: systemd will not start keymux",
+          "systemctl --user unmask " + UserUnits.SOCKET + " && systemctl --user enable --now " + UserUnits.SOCKET);
+    } else {
+      report.problem(UserUnits.SOCKET + " is installed but not enabled (" + state + "): keymux does not start with your session",
+          "systemctl --user enable --now " + UserUnits.SOCKET);
+    }
+  }
+
+  /** systemctl's word for keymux.socket (enabled, disabled, masked, ...), or the sockets.target.wants link without systemctl. */
+  private static String unitState(Path units) {
+    Commands.Outcome r = UserUnits.systemctl("is-enabled", UserUnits.SOCKET);
+    String word = r.firstLine().strip();
+    if (r.exitCode() >= 0 && word.matches("[a-z-]+")) {
+      return word;
+    }
+    return Files.exists(units.resolve("sockets.target.wants").resolve(UserUnits.SOCKET)) ? "enabled" : "disabled";
+  }
+
+  /**
+   * Whether SSH_AUTH_SOCK reaches commands run with sudo. Dropping it is sudo's default and may be
+   * wanted, and keymux offers narrower ways than keeping it for every sudo call: so this is a
+   * note, never a problem. sudoers is usually readable by root only; then {@code sudo -n -l} is
+   * asked, which lists the defaults without a password only where sudo needs none.
+   */
+  private void checkSudo() {
+    Path sudoers = systemRoot.resolve("etc/sudoers");
+    if (!Files.exists(sudoers)) {
+      report.note("sudo is not installed (no " + sudoers + ")");
+      return;
+    }
+    Sudoers.Verdict v;
+    try {
+      v = Sudoers.read(sudoers, systemRoot, System.getProperty("user.name"), hostName());
+    } catch (IOException e) {
+      Commands.Outcome list = Commands.run(SUDO_TIMEOUT, List.of("sudo", "-n", "-l"));
+      v = list.ok() ? Sudoers.fromSudoList(list.output()) : null;
+      if (v == null) {
+        report.note("cannot tell whether sudo keeps SSH_AUTH_SOCK: " + sudoers + " is not readable (" + e.getMessage()
+                + ") and sudo -n -l says: " + list.firstLine(),
+            "see for yourself: sudo -l | grep -E 'env_keep|env_reset'   (or: sudo sh -c 'echo \"$SSH_AUTH_SOCK\"')");
+        return;
+      }
+    }
+    for (Path p : v.unreadable()) {
+      report.note("could not read " + p + ", which sudoers includes; the sudo verdict below leaves it out");
+    }
+    if (v.kept()) {
+      report.ok("sudo keeps SSH_AUTH_SOCK (" + v.because() + "); keymux lets root use its main socket");
+      return;
+    }
+    report.note("sudo drops SSH_AUTH_SOCK (" + v.because() + "): `sudo git fetch` or `sudo ssh` find no agent; "
+            + "fine if that is on purpose",
+        "echo 'Defaults env_keep += \"SSH_AUTH_SOCK\"' | sudo tee /etc/sudoers.d/keymux && sudo chmod 0440 /etc/sudoers.d/keymux"
+            + " && sudo visudo -c",
+        "for one command: sudo SSH_AUTH_SOCK=\"$SSH_AUTH_SOCK\" git fetch   (keymux lets root use its main socket)",
+        "narrower, some keys for a while: keymux grant --uid 0 --keys PATTERN --for 10m, then sudo SSH_AUTH_SOCK=<the socket it "
+            + "prints> git fetch");
+  }
+
+  /** This host's name for {@code Defaults@host}, without asking DNS. */
+  private static String hostName() {
+    try {
+      return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /**
+   * Containers: whether each scoped socket's admitted peers can open it, and with {@code --container}
+   * whether they really do. With Docker installed, a note that the main socket serves only your
+   * uid and root, and the scoped socket that serves a container user instead.
+   */
+  private void checkContainers(KeymuxSettings settings, Map<String, String> env) {
+    List<SocketSettings> scoped = settings.policy().sockets();
+    SocketReach reach = new SocketReach(report, Posix.currentUid(), (int) new com.sun.security.auth.module.UnixSystem().getGid());
+    scoped.forEach(reach::check);
+    if (onPath("docker", env)) {
+      String main = env.getOrDefault("SSH_AUTH_SOCK", "").isEmpty() ? settings.socketPath().toString() : "$SSH_AUTH_SOCK";
+      String instead = scoped.isEmpty()
+          ? "give containers a scoped socket with only the keys they need: keymux.sockets.container { backends = [deploy], "
+              + "allow-uids = [0, 1000], group = \"1000\", mode = \"0660\" } (docs/examples/container-host.conf), then mount "
+              + "its directory: -v \"$XDG_RUNTIME_DIR/keymux/container:" + SocketReach.MOUNT + "\" -e SSH_AUTH_SOCK="
+              + SocketReach.MOUNT + "/agent.sock"
+          : "mount a scoped socket's directory instead: -v " + scoped.get(0).path().getParent() + ":" + SocketReach.MOUNT
+              + " -e SSH_AUTH_SOCK=" + SocketReach.MOUNT + "/" + scoped.get(0).path().getFileName();
+      report.note("Docker is installed: a container given keymux's main socket (-v " + main + ":/ssh-agent) can use it only when "
+          + "it runs as uid " + Posix.currentUid() + " (you) or root: the socket is 0600 in a 0700 directory and admits only you, "
+          + "root and keymux.socket.allowed-uids", instead);
+    }
+    if (containerImage != null) {
+      if (scoped.isEmpty()) {
+        report.problem("--container " + containerImage + ": no scoped socket is configured to try",
+            "add one under keymux.sockets (docs/policy.md, Scoped sockets), restart keymux, then run keymux doctor --container "
+                + containerImage + " again");
+      }
+      scoped.forEach(s -> reach.tryContainer(s, containerImage));
+    }
+  }
+
+  /** Whether an executable {@code name} is in one of $PATH's directories. */
+  private static boolean onPath(String name, Map<String, String> env) {
+    for (String d : env.getOrDefault("PATH", "").split(":")) {
+      if (!d.isEmpty() && Files.isExecutable(Path.of(d, name))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** This user's agent sockets in the usual places: ssh-agent's /tmp dirs, GNOME, gcr, gpg-agent. */

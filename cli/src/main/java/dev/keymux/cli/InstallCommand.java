@@ -50,7 +50,7 @@ final class InstallCommand implements Callable<Integer> {
   @Option(names = "--no-enable", description = "Write the files but do not run systemctl (no user session, a container).")
   boolean noEnable;
 
-  @Option(names = "--shell", paramLabel = "SHELL", description = "Shell of the printed line: sh (default) or fish; guessed from $SHELL.")
+  @Option(names = "--shell", paramLabel = "SHELL", description = "Shell of the printed line: sh, bash, dash, zsh or fish; guessed from $SHELL (sh when unset).")
   String shell;
 
   @Override
@@ -58,6 +58,7 @@ final class InstallCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     Map<String, String> env = System.getenv();
+    EnvCommand.Shell sh = EnvCommand.Shell.chosen(shell, env); // an unsupported shell is refused before anything is written
     Path units = UserUnits.unitDirectory(env);
     Path socketUnit = units.resolve(UserUnits.SOCKET);
     Path serviceUnit = units.resolve(UserUnits.SERVICE);
@@ -98,8 +99,8 @@ final class InstallCommand implements Callable<Integer> {
       out.println("not enabled (--no-enable); to start it: systemctl --user daemon-reload && "
           + "systemctl --user enable --now " + UserUnits.SOCKET);
     } else {
-      UserUnits.Outcome reload = UserUnits.systemctl("daemon-reload");
-      UserUnits.Outcome enable = reload.ok() ? UserUnits.systemctl("enable", "--now", UserUnits.SOCKET) : reload;
+      Commands.Outcome reload = UserUnits.systemctl("daemon-reload");
+      Commands.Outcome enable = reload.ok() ? UserUnits.systemctl("enable", "--now", UserUnits.SOCKET) : reload;
       if (enable.ok()) {
         out.println("enabled and started " + UserUnits.SOCKET + " (keymux starts on the first connection)");
       } else {
@@ -113,7 +114,7 @@ final class InstallCommand implements Callable<Integer> {
     }
     out.println();
     out.println("Add this line to your shell profile (~/.profile, ~/.bashrc, ~/.zshrc or config.fish):");
-    out.println(EnvCommand.defaultSocketLine(EnvCommand.isFish(shell)));
+    out.println(sh.defaultSocketLine());
     return status;
   }
 }

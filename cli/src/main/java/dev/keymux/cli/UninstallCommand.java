@@ -26,7 +26,7 @@ final class UninstallCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     Map<String, String> env = System.getenv();
     Path units = UserUnits.unitDirectory(env);
-    UserUnits.Outcome disable = UserUnits.systemctl("disable", "--now", UserUnits.SOCKET, UserUnits.SERVICE);
+    Commands.Outcome disable = UserUnits.systemctl("disable", "--now", UserUnits.SOCKET, UserUnits.SERVICE);
     if (disable.ok()) {
       out.println("stopped and disabled " + UserUnits.SOCKET + " and " + UserUnits.SERVICE);
     } else {

@@ -1,16 +1,13 @@
 package dev.keymux.cli;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * keymux's systemd user units: {@code keymux.socket} (systemd holds the agent socket and starts
@@ -23,7 +20,7 @@ final class UserUnits {
   static final String SOCKET = "keymux.socket";
   static final String SERVICE = "keymux.service";
   /** How long one systemctl call may take before it counts as failed. */
-  private static final long SYSTEMCTL_TIMEOUT_SECONDS = 30;
+  private static final Duration SYSTEMCTL_TIMEOUT = Duration.ofSeconds(30);
 
   private UserUnits() {}
 
@@ -106,61 +103,10 @@ final class UserUnits {
     return Files.isRegularFile(unit) && Files.readString(unit).startsWith(MARKER);
   }
 
-  /** What a systemctl call did: exit code (-1: it could not run or timed out) and its output. */
-  record Outcome(int exitCode, String output) {
-    boolean ok() {
-      return exitCode == 0;
-    }
-
-    /** The first line of the output, or a placeholder when it printed nothing. */
-    String firstLine() {
-      String t = output.strip();
-      return t.isEmpty() ? "(no output, exit " + exitCode + ")" : t.lines().findFirst().orElse(t);
-    }
-  }
-
   /** Runs {@code systemctl --user ARGS}, never throwing: a missing systemctl is an outcome too. */
-  static Outcome systemctl(String... args) {
+  static Commands.Outcome systemctl(String... args) {
     List<String> cmd = new ArrayList<>(List.of("systemctl", "--user"));
     cmd.addAll(List.of(args));
-    Process p;
-    try {
-      p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-          .start();
-    } catch (IOException e) {
-      return new Outcome(-1, "systemctl cannot run: " + e.getMessage());
-    }
-    try {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      Thread reader = new Thread(() -> drain(p.getInputStream(), out), "keymux-systemctl-output");
-      reader.setDaemon(true);
-      reader.start();
-      if (!p.waitFor(SYSTEMCTL_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return new Outcome(-1, String.join(" ", cmd) + " did not finish within " + SYSTEMCTL_TIMEOUT_SECONDS + " s");
-      }
-      reader.join(TimeUnit.SECONDS.toMillis(5));
-      synchronized (out) {
-        return new Outcome(p.exitValue(), out.toString(StandardCharsets.UTF_8));
-      }
-    } catch (InterruptedException e) {
-      p.destroyForcibly();
-      Thread.currentThread().interrupt();
-      return new Outcome(-1, "interrupted");
-    }
-  }
-
-  private static void drain(InputStream in, ByteArrayOutputStream out) {
-    byte[] buf = new byte[4096];
-    try {
-      int n;
-      while ((n = in.read(buf)) > 0) {
-        synchronized (out) {
-          out.write(buf, 0, n);
-        }
-      }
-    } catch (IOException ignored) {
-      // the process ended; what was read is the output
-    }
+    return Commands.run(SYSTEMCTL_TIMEOUT, cmd);
   }
 }

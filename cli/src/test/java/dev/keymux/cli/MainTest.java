@@ -55,4 +55,21 @@ class MainTest {
     assertEquals(0, r.exit(), r.err());
     assertTrue(r.out().contains("set -gx SSH_AUTH_SOCK"), r.out());
   }
+
+  @Test
+  void envRefusesShellsItCannotWriteForAndNamesTheSupportedOnes() {
+    Run r = run("env", "--shell", "tcsh");
+    assertEquals(1, r.exit(), r.out());
+    assertEquals("keymux: unsupported shell 'tcsh' (--shell tcsh); supported: sh, bash, dash, zsh, fish", r.err().strip());
+    assertEquals("", r.out(), "nothing to eval");
+  }
+
+  @Test
+  void envGuessesTheShellFromTheLoginShellsPath() {
+    assertEquals(EnvCommand.Shell.ZSH, EnvCommand.Shell.chosen(null, java.util.Map.of("SHELL", "/usr/bin/zsh")));
+    assertEquals(EnvCommand.Shell.SH, EnvCommand.Shell.chosen(null, java.util.Map.of()));
+    assertEquals(EnvCommand.Shell.DASH, EnvCommand.Shell.chosen("dash", java.util.Map.of("SHELL", "/bin/csh")), "--shell wins");
+    Main.UserError e = assertThrows(Main.UserError.class, () -> EnvCommand.Shell.chosen(null, java.util.Map.of("SHELL", "/bin/csh")));
+    assertTrue(e.getMessage().contains("$SHELL=/bin/csh; choose one with --shell"), e.getMessage());
+  }
 }

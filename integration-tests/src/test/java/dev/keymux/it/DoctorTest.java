@@ -25,8 +25,10 @@ class DoctorTest {
   static final Duration T = Duration.ofSeconds(60);
   @TempDir Path dir;
 
-  private Proc.Result doctor(Map<String, String> env, Path conf) {
-    List<String> cmd = KeymuxProcess.command("doctor", "--config", conf.toString());
+  /** keymux doctor on a stand-in machine without sudo or systemd, so this machine's own setup stays out. */
+  private Proc.Result doctor(Map<String, String> env, Path conf) throws Exception {
+    Path machine = Files.createDirectories(dir.resolve("machine"));
+    List<String> cmd = KeymuxProcess.command("doctor", "--config", conf.toString(), "--system-root", machine.toString());
     return Proc.run(T, env, cmd.toArray(String[]::new));
   }
 
@@ -41,10 +43,7 @@ class DoctorTest {
     Path tmp = Files.createDirectories(dir.resolve("tmp"));
     Path staleDir = Files.createDirectories(tmp.resolve("ssh-stale123"));
     Path stale = staleDir.resolve("agent.42");
-    AFUNIXServerSocket s = AFUNIXServerSocket.newInstance();
-    s.bind(AFUNIXSocketAddress.of(stale.toFile()));
-    s.setDeleteOnClose(false);
-    s.close();
+    staleSocket(stale);
 
     Map<String, String> env = new HashMap<>(KeymuxProcess.cleanEnv(dir));
     env.put("TMPDIR", tmp.toString());
@@ -72,6 +71,15 @@ class DoctorTest {
       assertTrue(hijacked.stdout().contains("SSH_AUTH_SOCK points at another agent"), hijacked.stdout());
       assertTrue(hijacked.stdout().contains("type = agent, socket = \"" + other.socket() + "\""), hijacked.stdout());
     }
+  }
+
+  /** A socket file nothing listens on any more, as a crashed agent leaves it. */
+  private static void staleSocket(Path path) throws Exception {
+    Files.createDirectories(path.getParent());
+    AFUNIXServerSocket s = AFUNIXServerSocket.newInstance();
+    s.bind(AFUNIXSocketAddress.of(path.toFile()));
+    s.setDeleteOnClose(false);
+    s.close();
   }
 
   private final List<SshAgentAt> agents = new ArrayList<>();
@@ -156,5 +164,24 @@ class DoctorTest {
         assertFalse(r.stdout().contains("stale"), r.stdout());
       }
     }
+  }
+
+  @Test
+  void severalAgentsAndAStaleSshAuthSockAreEachNamed() throws Exception {
+    Path run = dir.resolve("run");
+    Path conf = dir.resolve("k.conf");
+    Map<String, String> env = sessionEnv(run, conf);
+    Path gpg = sshAgentAt(run.resolve("gnupg/S.gpg-agent.ssh"));
+    Path stray = sshAgentAt(Path.of(env.get("TMPDIR")).resolve("ssh-AbCd1234").resolve("agent.77"));
+    Path dead = dir.resolve("crashed/agent.sock");
+    staleSocket(dead);
+    env.put("SSH_AUTH_SOCK", dead.toString());
+    Proc.Result r = doctor(env, conf);
+    assertEquals(1, r.exitCode(), r.toString());
+    assertTrue(r.stdout().contains("PROBLEM  SSH_AUTH_SOCK=" + dead + " leads to no agent (stale)\n         fix: eval \"$(keymux env)\""),
+        r.stdout());
+    assertTrue(r.stdout().contains("NOTE     another agent answers on " + gpg + "; to use its keys through keymux"), r.stdout());
+    assertTrue(r.stdout().contains("NOTE     another agent answers on " + stray + "; to use its keys through keymux"), r.stdout());
+    assertTrue(r.stdout().contains("2 problem(s) found."), "keymux not running, stale SSH_AUTH_SOCK; the agents are notes: " + r.stdout());
   }
 }

@@ -123,4 +123,22 @@ class SocketActivationTest {
       stop(p);
     }
   }
+
+  /** Right after `keymux install` nothing runs yet: doctor's first connection starts keymux, and doctor waits for the cold JVM. */
+  @Test
+  void doctorsFirstConnectionStartsKeymuxAndWaitsForItsAnswer() throws Exception {
+    Path socket = Files.createDirectories(dir.resolve("run")).resolve("agent.sock");
+    Path config = Files.writeString(dir.resolve("keymux.conf"),
+        "keymux.socket.path = \"" + socket + "\"\nkeymux.backends { files = null, gnome = null }\n");
+    Process p = activate(socket, config, dir.resolve("keymux.log"));
+    try {
+      Proc.Result r = Proc.run(T, client(dir, socket), KeymuxProcess.command("doctor", "--config", config.toString(),
+          "--system-root", Files.createDirectories(dir.resolve("machine")).toString()).toArray(String[]::new));
+      assertTrue(r.stdout().contains("OK       keymux answers on " + socket + "\n"), r.toString());
+      assertTrue(r.stdout().contains("OK       SSH_AUTH_SOCK points at keymux"), r.toString());
+      assertEquals(0, r.exitCode(), r.toString());
+    } finally {
+      stop(p);
+    }
+  }
 }

@@ -32,7 +32,7 @@ public record SocketAccess(int mode, String owner, String group, Set<Integer> al
   }
 
   /** The directory's mode: the socket's read bits plus search; never write for anyone but the owner. */
-  int directoryMode() {
+  public int directoryMode() {
     int dir = 0700;
     if ((mode & 0060) != 0) {
       dir |= 0050;

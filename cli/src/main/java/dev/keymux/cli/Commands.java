@@ -1,0 +1,74 @@
+package dev.keymux.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs a helper program (systemctl, sudo, docker, id) to its end and keeps what it printed. Never
+ * throws and never waits for ever: a missing program or a timeout is an outcome too. Standard
+ * input is /dev/null, so nothing can stop to ask.
+ */
+final class Commands {
+  private Commands() {}
+
+  /** What a command did: exit code (-1: it could not run or timed out) and its output, stderr included. */
+  record Outcome(int exitCode, String output) {
+    boolean ok() {
+      return exitCode == 0;
+    }
+
+    /** The first line of the output, or a placeholder when it printed nothing. */
+    String firstLine() {
+      String t = output.strip();
+      return t.isEmpty() ? "(no output, exit " + exitCode + ")" : t.lines().findFirst().orElse(t);
+    }
+  }
+
+  static Outcome run(Duration timeout, List<String> cmd) {
+    Process p;
+    try {
+      p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+          .start();
+    } catch (IOException e) {
+      return new Outcome(-1, cmd.get(0) + " cannot run: " + e.getMessage());
+    }
+    try {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      Thread reader = new Thread(() -> drain(p.getInputStream(), out), "keymux-" + new File(cmd.get(0)).getName() + "-output");
+      reader.setDaemon(true);
+      reader.start();
+      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        p.destroyForcibly();
+        return new Outcome(-1, String.join(" ", cmd) + " did not finish within " + timeout.toSeconds() + " s");
+      }
+      reader.join(TimeUnit.SECONDS.toMillis(5));
+      synchronized (out) {
+        return new Outcome(p.exitValue(), out.toString(StandardCharsets.UTF_8));
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      return new Outcome(-1, "interrupted");
+    }
+  }
+
+  private static void drain(InputStream in, ByteArrayOutputStream out) {
+    byte[] buf = new byte[4096];
+    try {
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        synchronized (out) {
+          out.write(buf, 0, n);
+        }
+      }
+    } catch (IOException ignored) {
+      // the process ended; what was read is the output
+    }
+  }
+}
