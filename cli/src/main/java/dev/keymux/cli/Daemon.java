@@ -21,10 +21,12 @@ import dev.keymux.core.wire.ProtocolException;
 import dev.keymux.core.agent.BackendFactory;
 import dev.keymux.core.agent.BackendModule;
 import dev.keymux.core.agent.ProviderAllowlist;
-import dev.keymux.core.keyring.AskpassConfirm;
-import dev.keymux.core.keyring.ConfirmPrompt;
 import dev.keymux.core.keyring.KeyringDefaults;
 import dev.keymux.core.mux.Multiplexer;
+import dev.keymux.core.prompt.Prompter;
+import dev.keymux.core.prompt.Prompts;
+import dev.keymux.core.prompt.Requester;
+import dev.keymux.core.prompt.SignNotifier;
 import dev.keymux.core.server.AgentLock;
 import dev.keymux.core.server.AgentServer;
 import dev.keymux.core.server.RequestDispatcher;
@@ -64,7 +66,10 @@ final class Daemon implements AutoCloseable {
   private final AgentServer server;
   private final List<AgentServer> scoped = new ArrayList<>();
   private final CountDownLatch stopped = new CountDownLatch(1);
-  private final ConfirmPrompt confirm;
+  /** The one prompt layer: backends and the policy ask through it (keymux.prompt, fixed until restart). */
+  private final Prompts prompts;
+  private final Map<String, String> env;
+  private volatile SignNotifier notifier; // started with the first policy that has keymux.notify = true
   private final AtomicReference<RulePolicy> policy = new AtomicReference<>();
   /** Remembered confirmations outlive reloads: editing an unrelated rule must not re-ask. */
   private final Map<String, Instant> remembered = new ConcurrentHashMap<>();
@@ -94,8 +99,11 @@ final class Daemon implements AutoCloseable {
   Daemon(KeymuxSettings settings, Path socketPath, Map<String, String> env, Supplier<KeymuxSettings> reload,
       Optional<Path> configFile, Optional<AFUNIXServerSocket> activated, List<Backend> preloaded) {
     this.settings = settings;
+    this.env = Map.copyOf(env);
+    // Confirm questions name the client and destination the way the policy in force sees them.
+    prompts = new Prompts(settings.prompt(), env, settings.confirmTimeout(), session -> policy.get().requester(session));
     List<Backend> backends = new ArrayList<>(preloaded);
-    backends.addAll(buildBackends(settings, env));
+    backends.addAll(buildBackends(settings, env, prompts));
     Backend addTarget = null;
     Backend extensionTarget = null;
     for (Backend backend : backends) {
@@ -106,7 +114,6 @@ final class Daemon implements AutoCloseable {
         extensionTarget = backend;
       }
     }
-    confirm = new AskpassConfirm(env, settings.confirmTimeout());
     grants = new Grants(settings.grantsDirectory(), settings.grantsMaxLifetime(), timers, Clock.systemUTC());
     policy.set(buildPolicy(settings));
     multiplexer = new Multiplexer(backends, addTarget, extensionTarget, settings.backendTimeout(), settings.signTimeout(),
@@ -167,8 +174,12 @@ final class Daemon implements AutoCloseable {
    * with every backend's problems.
    */
   static List<Backend> buildBackends(KeymuxSettings settings, Map<String, String> env) {
+    return buildBackends(settings, env, new Prompts(settings.prompt(), env, settings.confirmTimeout(), Requester::basic));
+  }
+
+  static List<Backend> buildBackends(KeymuxSettings settings, Map<String, String> env, Prompter prompter) {
     KeyringDefaults defaults = new KeyringDefaults(settings.defaultKeyLifetime(), settings.confirmTimeout(), env,
-        settings.fingerprintHash());
+        settings.fingerprintHash(), prompter);
     List<Module> modules = new ArrayList<>(BackendModule.discover());
     modules.add(new AbstractModule() {
       @Override
@@ -240,7 +251,19 @@ final class Daemon implements AutoCloseable {
     sockets.addAll(grants.sockets());
     PolicySettings withGrants = new PolicySettings(p.rules(), p.defaultAction(), p.knownHosts(), p.auditLog(), p.watch(),
         sockets);
-    return new RulePolicy(withGrants, confirm, audit, Clock.systemDefaultZone(), Path.of("/proc"), remembered);
+    return new RulePolicy(withGrants, prompts, audit, notifier(s), Clock.systemDefaultZone(), Path.of("/proc"),
+        remembered);
+  }
+
+  /** Notifications when the settings want them; notify-send is looked up once, on first need. */
+  private SignNotifier notifier(KeymuxSettings s) {
+    if (!s.notifyOnSign()) {
+      return SignNotifier.OFF;
+    }
+    if (notifier == null) {
+      notifier = SignNotifier.using(env);
+    }
+    return notifier;
   }
 
   /**
@@ -268,6 +291,9 @@ final class Daemon implements AutoCloseable {
     List<String> after = next.policy().sockets().stream().map(Daemon::socketShape).toList();
     if (!before.equals(after)) {
       needRestart.add("socket paths, permissions or allowed peers");
+    }
+    if (next.prompt() != prompts.mode()) {
+      needRestart.add("keymux.prompt");
     }
     policy.set(built);
     settings = next;
@@ -346,6 +372,9 @@ final class Daemon implements AutoCloseable {
     server.close();
     multiplexer.close();
     audit.close();
+    if (notifier != null) {
+      notifier.close();
+    }
     stopped.countDown();
   }
 

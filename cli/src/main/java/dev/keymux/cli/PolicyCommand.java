@@ -135,7 +135,7 @@ final class PolicyCommand implements Runnable {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       KeymuxSettings s = Settings.load(config, Map.of());
-      RulePolicy policy = new RulePolicy(s.policy(), question -> false, AuditLog.OFF, Clock.systemDefaultZone(),
+      RulePolicy policy = new RulePolicy(s.policy(), (pid, question) -> false, AuditLog.OFF, Clock.systemDefaultZone(),
           Path.of("/proc"), new java.util.concurrent.ConcurrentHashMap<>());
       if (!socket.equals(RulePolicy.MAIN_SOCKET) && s.policy().sockets().stream().noneMatch(x -> x.name().equals(socket))) {
         throw new Main.UserError("no socket named " + socket + " is configured");

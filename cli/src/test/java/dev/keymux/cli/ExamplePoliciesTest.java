@@ -182,7 +182,7 @@ class ExamplePoliciesTest {
   }
 
   private static RulePolicy policy(KeymuxSettings s) {
-    return new RulePolicy(s.policy(), question -> false, dev.keymux.config.policy.AuditLog.OFF,
+    return new RulePolicy(s.policy(), (pid, question) -> false, dev.keymux.config.policy.AuditLog.OFF,
         java.time.Clock.systemDefaultZone(), Path.of("/proc"), new java.util.concurrent.ConcurrentHashMap<>());
   }
 

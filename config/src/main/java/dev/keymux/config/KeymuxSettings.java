@@ -6,6 +6,7 @@ import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 import dev.keymux.config.policy.PolicySettings;
+import dev.keymux.core.prompt.PromptMode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,6 +46,8 @@ public final class KeymuxSettings {
   private final String extensionTarget;
   private final PolicySettings policy;
   private final boolean headless;
+  private final PromptMode prompt;
+  private final boolean notify;
 
   private KeymuxSettings(Config c, Map<String, String> env, int uid) {
     List<String> problems = new ArrayList<>();
@@ -62,6 +65,14 @@ public final class KeymuxSettings {
       socketPathIsFallback = true;
     }
     headless = read(problems, () -> c.getBoolean("keymux.headless"), false);
+    prompt = read(problems, () -> {
+      try {
+        return PromptMode.parse(c.getString("keymux.prompt"));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException.BadValue(c.getValue("keymux.prompt").origin(), "keymux.prompt", e.getMessage());
+      }
+    }, PromptMode.NONE);
+    notify = read(problems, () -> c.getBoolean("keymux.notify"), false);
     maxConnections = read(problems, () -> atLeast(c, "keymux.socket.max-connections", 1), 1);
     allowedUids = read(problems, () -> Set.copyOf(c.getIntList("keymux.socket.allowed-uids")), Set.of());
     backendTimeout = read(problems, () -> positive(c, "keymux.backend-timeout"), Duration.ofSeconds(1));
@@ -292,6 +303,19 @@ public final class KeymuxSettings {
   /** No desktop: no GNOME keyring backend, no Secret Service, no prompts (keymux.headless). */
   public boolean headless() {
     return headless;
+  }
+
+  /**
+   * How keymux asks the user (keymux.prompt). Headless, {@code auto} means {@code none}: nobody
+   * would see the question, so a key that needs one fails at once instead of waiting.
+   */
+  public PromptMode prompt() {
+    return headless && prompt == PromptMode.AUTO ? PromptMode.NONE : prompt;
+  }
+
+  /** Whether each signature is announced with notify-send (keymux.notify). */
+  public boolean notifyOnSign() {
+    return notify;
   }
 
   /** Backends in effective order. */

@@ -2,6 +2,7 @@ package dev.keymux.config;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.keymux.core.prompt.PromptMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,6 +51,30 @@ class ConfigLoaderTest {
     assertEquals("memory", s.backends().get(0).type());
     assertEquals("pkcs11-added", s.backends().get(1).type());
     assertEquals("file", s.backends().get(2).type());
+    assertEquals(PromptMode.AUTO, s.prompt());
+    assertFalse(s.notifyOnSign());
+  }
+
+  @Test
+  void promptTakesItsFiveValuesInAnyCaseAndNamesThemWhenWrong() throws Exception {
+    for (PromptMode m : PromptMode.values()) {
+      Path f = file(m.value() + ".conf", "keymux.prompt = " + m.value().toUpperCase() + "\nkeymux.notify = true\n");
+      KeymuxSettings s = ConfigLoader.load(Optional.of(f), env(), 1000);
+      assertEquals(m, s.prompt());
+      assertTrue(s.notifyOnSign());
+    }
+    KeymuxConfigException e = failure(file("bad.conf", "keymux {\n  prompt = gui\n}\n"));
+    assertTrue(e.getMessage().contains("bad.conf: 2"), e.getMessage());
+    assertTrue(e.getMessage().contains("keymux.prompt") && e.getMessage().contains("must be one of auto, askpass, pinentry, tty, none, not 'gui'"),
+        e.getMessage());
+  }
+
+  @Test
+  void headlessAutoPromptsNobodyButAnExplicitChoiceStands() throws Exception {
+    assertEquals(PromptMode.NONE,
+        ConfigLoader.load(Optional.of(file("h.conf", "keymux.headless = true\n")), env(), 1000).prompt());
+    assertEquals(PromptMode.TTY, ConfigLoader.load(
+        Optional.of(file("ht.conf", "keymux.headless = true\nkeymux.prompt = tty\n")), env(), 1000).prompt());
   }
 
   @Test

@@ -39,7 +39,17 @@ class OpenSshClientTest {
 
   @BeforeEach
   void start() throws Exception {
-    keymux = KeymuxProcess.start(dir, Map.of("SSH_ASKPASS", dir.resolve("no-such-askpass").toString()));
+    keymux = KeymuxProcess.start(dir, Map.of("SSH_ASKPASS", dir.resolve("no-such-askpass").toString()), askpassOnly());
+  }
+
+  /**
+   * keymux asking only through askpass, whatever terminal the tests run in: these tests are about
+   * OpenSSH's askpass rules (TerminalPromptTest covers the terminal).
+   */
+  private String[] askpassOnly() throws Exception {
+    Path config = dir.resolve("askpass-only.conf");
+    Files.writeString(config, "keymux.prompt = askpass\n");
+    return new String[] {"--config", config.toString()};
   }
 
   @AfterEach
@@ -142,7 +152,7 @@ class OpenSshClientTest {
     keymux.close();
     Path log = dir.resolve("askpass.log");
     Path yes = Askpass.recording(dir, "", log);
-    keymux = KeymuxProcess.start(dir, Askpass.env(yes));
+    keymux = KeymuxProcess.start(dir, Askpass.env(yes), askpassOnly());
     sshAdd("-c", key("ed25519").toString()).assertOk();
     Path data = dir.resolve("data");
     Files.writeString(data, "confirm me\n");
@@ -151,13 +161,15 @@ class OpenSshClientTest {
     String asked = Files.readString(log);
     assertTrue(asked.contains("Allow use of key it ed25519?"), asked);
     assertTrue(asked.contains(TestKeys.fingerprint(key("ed25519"))), asked);
+    assertTrue(asked.matches("(?s).*Requested by /usr/bin/ssh-keygen \\(pid \\d+\\) \\(destination unknown\\)\\..*"),
+        "ssh-add -c keys are asked about like policy confirm rules: " + asked);
     assertTrue(asked.contains("confirm"), "SSH_ASKPASS_PROMPT=confirm is passed: " + asked);
   }
 
   @Test
   void aConfirmKeyIsRefusedWhenTheAskpassSaysNo() throws Exception {
     keymux.close();
-    keymux = KeymuxProcess.start(dir, Askpass.env(Askpass.refusing(dir)));
+    keymux = KeymuxProcess.start(dir, Askpass.env(Askpass.refusing(dir)), askpassOnly());
     sshAdd("-c", key("ed25519").toString()).assertOk();
     Path data = dir.resolve("data");
     Files.writeString(data, "refuse me\n");
@@ -169,7 +181,7 @@ class OpenSshClientTest {
     // OpenSSH's ask_permission: exit 0 alone is not a yes; the answer must be empty or "yes".
     keymux.close();
     Path log = dir.resolve("askpass.log");
-    keymux = KeymuxProcess.start(dir, Askpass.env(Askpass.recording(dir, "no", log)));
+    keymux = KeymuxProcess.start(dir, Askpass.env(Askpass.recording(dir, "no", log)), askpassOnly());
     sshAdd("-c", key("ed25519").toString()).assertOk();
     Path data = dir.resolve("data");
     Files.writeString(data, "say no\n");
@@ -183,7 +195,7 @@ class OpenSshClientTest {
     // Like ssh-agent: no DISPLAY/WAYLAND_DISPLAY and no SSH_ASKPASS_REQUIRE=force, no askpass.
     keymux.close();
     Path log = dir.resolve("askpass.log");
-    keymux = KeymuxProcess.start(dir, Map.of("SSH_ASKPASS", Askpass.recording(dir, "yes", log).toString()));
+    keymux = KeymuxProcess.start(dir, Map.of("SSH_ASKPASS", Askpass.recording(dir, "yes", log).toString()), askpassOnly());
     sshAdd("-c", key("ed25519").toString()).assertOk();
     Path data = dir.resolve("data");
     Files.writeString(data, "no display\n");

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Optional;
 import com.google.inject.multibindings.OptionalBinder;
-import dev.keymux.core.prompt.Askpass;
 import dev.keymux.core.prompt.SecretStore;
 
 /** Contributes backend type {@code file}: private key files on disk. */
@@ -44,9 +43,9 @@ public final class FileBackendModule implements BackendModule {
     public Backend create(String name, Config settings) {
       FileBackendSettings s = FileBackendSettings.from(name, settings);
       Path home = Path.of(defaults.askpassEnv().getOrDefault("HOME", System.getProperty("user.home")));
-      PassphraseSource askpass = new AskpassPassphraseSource(defaults.askpassEnv(), defaults.confirmTimeout());
-      PassphraseSource source = secrets.<PassphraseSource>map(store -> new StoredPassphraseSource(store, askpass,
-          s.rememberPassphrases(), new Askpass(defaults.askpassEnv(), defaults.confirmTimeout()))).orElse(askpass);
+      PassphraseSource typed = new PromptedPassphraseSource(defaults.prompter());
+      PassphraseSource source = secrets.<PassphraseSource>map(store -> new StoredPassphraseSource(store, typed,
+          s.rememberPassphrases(), defaults.prompter())).orElse(typed);
       FileKeyBackend backend = new FileKeyBackend(name, s, source, Clock.systemUTC(), home);
       backend.start();
       return backend;

@@ -1,6 +1,6 @@
 package dev.keymux.backend.file;
 
-import dev.keymux.core.prompt.Askpass;
+import dev.keymux.core.prompt.ConfirmPrompt;
 import dev.keymux.core.prompt.SecretStore;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Passphrases from the desktop's secret store first — under gnome-keyring's own attributes, so
- * passphrases GNOME already saved for SSH keys work — then from the fallback (askpass). A
+ * passphrases GNOME already saved for SSH keys work — then from the fallback (a prompt). A
  * passphrase typed into the fallback can be remembered in the store afterwards.
  */
 final class StoredPassphraseSource implements PassphraseSource {
@@ -22,16 +22,16 @@ final class StoredPassphraseSource implements PassphraseSource {
   private final SecretStore store;
   private final PassphraseSource fallback;
   private final String remember; // ask | always | never
-  private final Askpass askpass;
+  private final ConfirmPrompt confirm;
   private final Set<Path> storedWasWrong = ConcurrentHashMap.newKeySet();
   private final Set<Path> typed = ConcurrentHashMap.newKeySet();
   private final Set<Path> declined = ConcurrentHashMap.newKeySet();
 
-  StoredPassphraseSource(SecretStore store, PassphraseSource fallback, String remember, Askpass askpass) {
+  StoredPassphraseSource(SecretStore store, PassphraseSource fallback, String remember, ConfirmPrompt confirm) {
     this.store = store;
     this.fallback = fallback;
     this.remember = remember;
-    this.askpass = askpass;
+    this.confirm = confirm;
   }
 
   static Map<String, String> attributes(Path keyFile) {
@@ -39,7 +39,7 @@ final class StoredPassphraseSource implements PassphraseSource {
   }
 
   @Override
-  public Optional<byte[]> passphrase(Path keyFile, int attempt) throws InterruptedException {
+  public Optional<byte[]> passphrase(Path keyFile, int attempt, long clientPid) throws InterruptedException {
     if (!storedWasWrong.contains(keyFile)) {
       Optional<byte[]> stored = store.find(attributes(keyFile));
       if (stored.isPresent()) {
@@ -49,9 +49,9 @@ final class StoredPassphraseSource implements PassphraseSource {
       }
     }
     typed.add(keyFile);
-    fallback.unavailableReason().ifPresent(why ->
+    fallback.unavailableReason(clientPid).ifPresent(why ->
         log.warn("{} needs its passphrase: it is not in the Secret Service, and {}", keyFile, why));
-    return fallback.passphrase(keyFile, attempt);
+    return fallback.passphrase(keyFile, attempt, clientPid);
   }
 
   @Override
@@ -63,19 +63,14 @@ final class StoredPassphraseSource implements PassphraseSource {
   }
 
   @Override
-  public void accepted(Path keyFile, byte[] passphrase) {
+  public void accepted(Path keyFile, byte[] passphrase, long clientPid) {
     if (!typed.remove(keyFile) || remember.equals("never") || declined.contains(keyFile) || !store.reachable()) {
       return; // nothing typed, not wanted, already declined, or nowhere to keep it
     }
     storedWasWrong.remove(keyFile);
     boolean yes = remember.equals("always");
     if (!yes) {
-      try {
-        yes = askpass.confirm("Remember the passphrase of " + keyFile + " in your keyring?");
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
+      yes = confirm.confirm(clientPid, "Remember the passphrase of " + keyFile + " in your keyring?");
     }
     if (!yes) {
       declined.add(keyFile); // asked once per keymux run, not at every unlock
@@ -87,7 +82,7 @@ final class StoredPassphraseSource implements PassphraseSource {
   }
 
   @Override
-  public Optional<String> unavailableReason() {
-    return Optional.empty(); // the store may answer even when no askpass can run
+  public Optional<String> unavailableReason(long clientPid) {
+    return Optional.empty(); // the store may answer even when nobody can be asked
   }
 }

@@ -13,6 +13,7 @@ import dev.keymux.core.agent.Session;
 import dev.keymux.core.keys.Fingerprints;
 import dev.keymux.core.keys.SshSignatures;
 import dev.keymux.core.wire.AgentProtocol;
+import dev.keymux.core.prompt.Prompts;
 import dev.keymux.testing.Askpass;
 import dev.keymux.testing.Proc;
 import dev.keymux.testing.TestKeys;
@@ -101,7 +102,7 @@ class FileKeyBackendTest {
   private FileKeyBackend backend(Clock clock, Map<String, String> askpassEnv, String unlockFor, boolean watch, String... paths) {
     FileBackendSettings s = new FileBackendSettings(List.of(paths),
         unlockFor.equals("forever") ? Duration.ZERO : Duration.parse(unlockFor), unlockFor.equals("forever"), watch, 3);
-    FileKeyBackend b = new FileKeyBackend("files", s, new AskpassPassphraseSource(askpassEnv, Duration.ofSeconds(10)),
+    FileKeyBackend b = new FileKeyBackend("files", s, new PromptedPassphraseSource(Prompts.askpassOnly(askpassEnv, Duration.ofSeconds(10))),
         clock, dir);
     b.start();
     started.add(b);

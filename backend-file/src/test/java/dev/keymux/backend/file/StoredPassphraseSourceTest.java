@@ -2,7 +2,7 @@ package dev.keymux.backend.file;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.keymux.core.prompt.Askpass;
+import dev.keymux.core.prompt.Prompts;
 import dev.keymux.core.prompt.SecretStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,8 +44,8 @@ class StoredPassphraseSourceTest {
     Map<String, String> env = dev.keymux.testing.Askpass.env(dev.keymux.testing.Askpass.answering(dir.resolve("typed"), typed));
     Map<String, String> confirmEnv = dev.keymux.testing.Askpass.env(
         dev.keymux.testing.Askpass.recording(dir.resolve("confirm"), "", confirmLog));
-    return new StoredPassphraseSource(store, new AskpassPassphraseSource(env, Duration.ofSeconds(5)), remember,
-        new Askpass(confirmEnv, Duration.ofSeconds(5)));
+    return new StoredPassphraseSource(store, new PromptedPassphraseSource(Prompts.askpassOnly(env, Duration.ofSeconds(5))),
+        remember, Prompts.askpassOnly(confirmEnv, Duration.ofSeconds(5)));
   }
 
   @Test
@@ -54,9 +54,9 @@ class StoredPassphraseSourceTest {
     Path key = dir.resolve("id");
     store.items.put(StoredPassphraseSource.attributes(key), "stored".getBytes());
     StoredPassphraseSource s = source(store, "typed", "never", dir.resolve("c.log"));
-    assertEquals("stored", new String(s.passphrase(key, 1).orElseThrow()));
+    assertEquals("stored", new String(s.passphrase(key, 1, -1).orElseThrow()));
     s.rejected(key);
-    assertEquals("typed", new String(s.passphrase(key, 2).orElseThrow()));
+    assertEquals("typed", new String(s.passphrase(key, 2, -1).orElseThrow()));
   }
 
   @Test
@@ -66,15 +66,15 @@ class StoredPassphraseSourceTest {
     Path log = dir.resolve("confirm.log");
     store.up = false;
     StoredPassphraseSource s = source(store, "typed", "ask", log);
-    byte[] p = s.passphrase(key, 1).orElseThrow();
-    s.accepted(key, p);
+    byte[] p = s.passphrase(key, 1, -1).orElseThrow();
+    s.accepted(key, p, -1);
     assertFalse(Files.exists(log), "no store, no question");
 
     store.up = true;
-    p = s.passphrase(key, 1).orElseThrow();
-    s.accepted(key, p);
+    p = s.passphrase(key, 1, -1).orElseThrow();
+    s.accepted(key, p, -1);
     assertTrue(Files.readString(log).contains("Remember the passphrase of " + key), Files.readString(log));
     assertEquals(1, store.stores, "the recording askpass answers yes");
-    assertEquals("typed", new String(s.passphrase(key, 1).orElseThrow()), "now it comes from the store");
+    assertEquals("typed", new String(s.passphrase(key, 1, -1).orElseThrow()), "now it comes from the store");
   }
 }

@@ -1,6 +1,6 @@
 package dev.keymux.backend.pkcs11;
 
-import dev.keymux.core.prompt.Askpass;
+import dev.keymux.core.prompt.Prompter;
 import dev.keymux.core.prompt.SecretStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,7 +13,6 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -24,14 +23,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Where a token's user PIN comes from: askpass, the Secret Service, an environment variable or a
- * private file. A source that would give the same PIN again without a person typing it (env,
+ * Where a token's user PIN comes from: a prompt (keymux.prompt), the Secret Service, an
+ * environment variable or a private file. A source that would give the same PIN again without a person typing it (env,
  * file, keyring) stops giving it once the token refused it: every wrong PIN brings the token
  * closer to locking, and a signature every few seconds would lock it within a minute.
  */
 interface PinSource {
-  /** The PIN, or empty when cancelled or unavailable; the caller wipes it. */
-  Optional<char[]> pin(String tokenLabel, String hint) throws InterruptedException;
+  /**
+   * The PIN, or empty when cancelled or unavailable; the caller wipes it.
+   *
+   * @param clientPid the process whose signature needs the login (-1 when unknown): a terminal
+   *     prompt appears on its terminal
+   */
+  Optional<char[]> pin(String tokenLabel, String hint, long clientPid) throws InterruptedException;
 
   /** Told when the token refused (CKR_PIN_INCORRECT) the PIN this source gave last. */
   default void rejected() {}
@@ -44,9 +48,9 @@ interface PinSource {
   /** Attribute under which token PINs are kept in the desktop's secret store (pin = keyring). */
   String KEYRING_ATTRIBUTE = "keymux-pkcs11-token";
 
-  static PinSource of(String spec, Map<String, String> env, Duration timeout, Optional<SecretStore> store) {
+  static PinSource of(String spec, Map<String, String> env, Prompter prompter, Optional<SecretStore> store) {
     if (spec.equals("keyring")) {
-      return new KeyringPin(store, new AskpassPin(new Askpass(env, timeout)));
+      return new KeyringPin(store, new PromptedPin(prompter));
     }
     if (spec.startsWith("env:")) {
       return new EnvPin(spec.substring(4), env);
@@ -54,20 +58,20 @@ interface PinSource {
     if (spec.startsWith("file:")) {
       return new FilePin(Path.of(spec.substring(5)));
     }
-    return new AskpassPin(new Askpass(env, timeout));
+    return new PromptedPin(prompter); // "askpass": the name from before keymux.prompt chose the way of asking
   }
 
   /** Asks the user on every login; a wrong PIN is simply asked again next time. */
-  final class AskpassPin implements PinSource {
-    private final Askpass askpass;
+  final class PromptedPin implements PinSource {
+    private final Prompter prompter;
 
-    AskpassPin(Askpass askpass) {
-      this.askpass = askpass;
+    PromptedPin(Prompter prompter) {
+      this.prompter = prompter;
     }
 
     @Override
-    public Optional<char[]> pin(String label, String hint) throws InterruptedException {
-      Optional<byte[]> answer = askpass.ask("Enter PIN for '" + label + "'" + hint + ": ", null);
+    public Optional<char[]> pin(String label, String hint, long clientPid) throws InterruptedException {
+      Optional<byte[]> answer = prompter.secret(clientPid, "Enter PIN for '" + label + "'" + hint + ": ", "PIN:");
       return answer.map(b -> {
         try {
           return chars(b);
@@ -79,7 +83,7 @@ interface PinSource {
 
     @Override
     public String describe() {
-      return "askpass";
+      return "the PIN prompt";
     }
   }
 
@@ -95,7 +99,7 @@ interface PinSource {
     }
 
     @Override
-    public Optional<char[]> pin(String label, String hint) {
+    public Optional<char[]> pin(String label, String hint, long clientPid) {
       if (refused) {
         throw new IllegalStateException("token '" + label + "' refused the PIN in " + describe()
             + "; it is not sent again (tokens lock after a few wrong PINs): correct it and restart keymux");
@@ -125,7 +129,7 @@ interface PinSource {
     }
 
     @Override
-    public synchronized Optional<char[]> pin(String label, String hint) {
+    public synchronized Optional<char[]> pin(String label, String hint, long clientPid) {
       try {
         if (Files.getPosixFilePermissions(file).stream().anyMatch(p -> p != PosixFilePermission.OWNER_READ
             && p != PosixFilePermission.OWNER_WRITE)) {
@@ -166,26 +170,26 @@ interface PinSource {
   }
 
   /**
-   * The Secret Service entry for the token, else askpass. A refused entry is skipped (askpass asks
-   * instead) until its content changes, which is recognised by a keyed digest: the refused PIN
+   * The Secret Service entry for the token, else a prompt. A refused entry is skipped (the user is
+   * asked instead) until its content changes, which is recognised by a keyed digest: the refused PIN
    * itself is not kept.
    */
   final class KeyringPin implements PinSource {
     private static final Logger log = LoggerFactory.getLogger(KeyringPin.class);
     private final Optional<SecretStore> store;
-    private final PinSource askpass;
+    private final PinSource prompted;
     private final byte[] digestKey = new byte[32];
-    private byte[] lastDigest; // guarded by this: digest of the stored PIN last given, null if askpass gave it
+    private byte[] lastDigest; // guarded by this: digest of the stored PIN last given, null if the user typed it
     private byte[] refusedDigest; // guarded by this
 
-    KeyringPin(Optional<SecretStore> store, PinSource askpass) {
+    KeyringPin(Optional<SecretStore> store, PinSource prompted) {
       this.store = store;
-      this.askpass = askpass;
+      this.prompted = prompted;
       new SecureRandom().nextBytes(digestKey);
     }
 
     @Override
-    public Optional<char[]> pin(String label, String hint) throws InterruptedException {
+    public Optional<char[]> pin(String label, String hint, long clientPid) throws InterruptedException {
       Optional<byte[]> stored = store.flatMap(s -> s.find(Map.of(KEYRING_ATTRIBUTE, label)));
       if (stored.isPresent()) {
         byte[] b = stored.get();
@@ -206,7 +210,7 @@ interface PinSource {
       synchronized (this) {
         lastDigest = null;
       }
-      return askpass.pin(label, hint);
+      return prompted.pin(label, hint, clientPid);
     }
 
     @Override
@@ -218,7 +222,7 @@ interface PinSource {
 
     @Override
     public synchronized String describe() {
-      return lastDigest != null ? "the Secret Service" : "askpass";
+      return lastDigest != null ? "the Secret Service" : prompted.describe();
     }
 
     private byte[] digest(byte[] secret) {

@@ -6,7 +6,6 @@ import dev.keymux.core.agent.Backend;
 import dev.keymux.core.agent.BackendFactory;
 import dev.keymux.core.agent.BackendModule;
 import dev.keymux.core.agent.ProviderAllowlist;
-import dev.keymux.core.keyring.AskpassConfirm;
 import dev.keymux.core.keyring.KeyringDefaults;
 import jakarta.inject.Inject;
 
@@ -47,8 +46,7 @@ public final class Pkcs11BackendModule implements BackendModule {
         throw new IllegalArgumentException("backend " + name + ": unknown setting(s) " + unknown
             + " (the allowlist is keymux.pkcs11.allowed-modules)");
       }
-      return new Pkcs11ProvidersBackend(name, allowlist, defaults,
-          new AskpassConfirm(defaults.askpassEnv(), defaults.confirmTimeout()), java.time.Clock.systemUTC());
+      return new Pkcs11ProvidersBackend(name, allowlist, defaults, defaults.prompter(), java.time.Clock.systemUTC());
     }
   }
 
@@ -70,7 +68,7 @@ public final class Pkcs11BackendModule implements BackendModule {
     @Override
     public Backend create(String name, Config settings) {
       Pkcs11Settings s = Pkcs11Settings.from(name, settings);
-      return new Pkcs11Backend(name, s, PinSource.of(s.pin(), defaults.askpassEnv(), defaults.confirmTimeout(), secrets), true);
+      return new Pkcs11Backend(name, s, PinSource.of(s.pin(), defaults.askpassEnv(), defaults.prompter(), secrets), true);
     }
   }
 }

@@ -7,7 +7,7 @@ import dev.keymux.core.agent.Identity;
 import dev.keymux.core.agent.KeyBlob;
 import dev.keymux.core.agent.ProviderAllowlist;
 import dev.keymux.core.agent.Session;
-import dev.keymux.core.keyring.ConfirmPrompt;
+import dev.keymux.core.prompt.Prompter;
 import dev.keymux.core.keyring.KeyringDefaults;
 import dev.keymux.core.keys.Fingerprints;
 import dev.keymux.core.wire.AgentRequest.AddSmartcardKey;
@@ -66,12 +66,12 @@ final class Pkcs11ProvidersBackend implements Backend {
   private final String name;
   private final ProviderAllowlist allowlist;
   private final KeyringDefaults defaults;
-  private final ConfirmPrompt prompt;
+  private final Prompter prompt;
   private final Clock clock;
   private final Map<Path, Provider> providers = new LinkedHashMap<>(); // guarded by this
   private final Set<Path> adding = new HashSet<>(); // guarded by this: libraries being loaded now
 
-  Pkcs11ProvidersBackend(String name, ProviderAllowlist allowlist, KeyringDefaults defaults, ConfirmPrompt prompt, Clock clock) {
+  Pkcs11ProvidersBackend(String name, ProviderAllowlist allowlist, KeyringDefaults defaults, Prompter prompt, Clock clock) {
     this.name = name;
     this.allowlist = allowlist;
     this.defaults = defaults;
@@ -134,7 +134,7 @@ final class Pkcs11ProvidersBackend implements Backend {
           if (p.confirm()) {
             // Asked without any lock held: a prompt may take a minute.
             String fingerprint = Fingerprints.of(key.bytes(), defaults.fingerprintHash());
-            if (!prompt.confirm("Allow use of key " + id.get().comment() + "?\nKey fingerprint " + fingerprint + ".")) {
+            if (!prompt.confirmUse(session, List.of(id.get().comment()), fingerprint)) {
               throw AgentException.failed("use of key " + fingerprint + " was not confirmed");
             }
           }
@@ -218,7 +218,7 @@ final class Pkcs11ProvidersBackend implements Backend {
     AgentException firstFailure = null;
     for (String label : labels) {
       Pkcs11Backend token = new Pkcs11Backend(name + ":" + label, Pkcs11Settings.added(real.toString(), label),
-          (l, hint) -> Optional.empty(), false);
+          (l, hint, clientPid) -> Optional.empty(), false);
       try {
         token.addWithPin(pin.clone());
         added.add(token);

@@ -11,6 +11,7 @@ import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Identity;
 import dev.keymux.core.agent.KeyBlob;
 import dev.keymux.core.agent.Session;
+import dev.keymux.core.prompt.Prompts;
 import dev.keymux.core.prompt.SecretStore;
 import dev.keymux.testing.Askpass;
 import dev.keymux.testing.Proc;
@@ -127,7 +128,7 @@ class Pkcs11BackendTest {
     String one = t.token("one");
     java.util.concurrent.CountDownLatch asked = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
-    PinSource slowUser = (label, hint) -> {
+    PinSource slowUser = (label, hint, clientPid) -> {
       asked.countDown();
       answer.await();
       return java.util.Optional.of(PIN.toCharArray());
@@ -168,7 +169,8 @@ class Pkcs11BackendTest {
   void aWrongPinFromTheEnvironmentIsSentOnceNotOnEverySignature() throws Exception {
     TestTokens t = TestTokens.create();
     String one = t.token("one");
-    PinSource env = PinSource.of("env:HSM_PIN", Map.of("HSM_PIN", "000000"), Duration.ofSeconds(5), Optional.empty());
+    PinSource env = PinSource.of("env:HSM_PIN", Map.of("HSM_PIN", "000000"), Prompts.askpassOnly(Map.of(), Duration.ofSeconds(5)),
+        Optional.empty());
     try (Pkcs11Backend b = backend("b", one, env)) {
       KeyBlob key = onlyKey(b);
       AgentException first = assertThrows(AgentException.class, () -> signs(b, key));
@@ -192,7 +194,7 @@ class Pkcs11BackendTest {
     Path file = tmp.resolve("pin");
     Files.writeString(file, "000000\n");
     Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-    PinSource pins = PinSource.of("file:" + file, Map.of(), Duration.ofSeconds(5), Optional.empty());
+    PinSource pins = PinSource.of("file:" + file, Map.of(), Prompts.askpassOnly(Map.of(), Duration.ofSeconds(5)), Optional.empty());
     try (Pkcs11Backend b = backend("b", one, pins)) {
       KeyBlob key = onlyKey(b);
       assertThrows(AgentException.class, () -> signs(b, key));
@@ -221,7 +223,8 @@ class Pkcs11BackendTest {
     };
     Path log = tmp.resolve("asked.log");
     Path askpass = Askpass.recording(log.getParent(), PIN, log);
-    PinSource pins = PinSource.of("keyring", Map.of("SSH_ASKPASS", askpass.toString(), "SSH_ASKPASS_REQUIRE", "force"), Duration.ofSeconds(10), Optional.of(store));
+    PinSource pins = PinSource.of("keyring", Map.of(), Prompts.askpassOnly(
+        Map.of("SSH_ASKPASS", askpass.toString(), "SSH_ASKPASS_REQUIRE", "force"), Duration.ofSeconds(10)), Optional.of(store));
     try (Pkcs11Backend b = backend("b", one, pins)) {
       KeyBlob key = onlyKey(b);
       AgentException first = assertThrows(AgentException.class, () -> signs(b, key));
@@ -262,11 +265,12 @@ class Pkcs11BackendTest {
     Files.writeString(askpass, "#!/bin/sh\nprintf 'prompt=%s\\n' \"$1\" >> '" + log + "'\n"
         + "if [ -e '" + bin.resolve("once") + "' ]; then echo " + PIN + "; else : > '" + bin.resolve("once") + "'; echo 000000; fi\n");
     Files.setPosixFilePermissions(askpass, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-    PinSource pins = PinSource.of("askpass", Map.of("SSH_ASKPASS", askpass.toString(), "SSH_ASKPASS_REQUIRE", "force"), Duration.ofSeconds(10), Optional.empty());
+    PinSource pins = PinSource.of("askpass", Map.of(), Prompts.askpassOnly(
+        Map.of("SSH_ASKPASS", askpass.toString(), "SSH_ASKPASS_REQUIRE", "force"), Duration.ofSeconds(10)), Optional.empty());
     try (Pkcs11Backend b = backend("b", one, pins)) {
       KeyBlob key = onlyKey(b);
       AgentException wrong = assertThrows(AgentException.class, () -> signs(b, key));
-      assertTrue(wrong.getMessage().contains("wrong PIN") && wrong.getMessage().contains("askpass"), wrong.getMessage());
+      assertTrue(wrong.getMessage().contains("wrong PIN") && wrong.getMessage().contains("the PIN prompt"), wrong.getMessage());
       signs(b, key);
       assertEquals(List.of("prompt=Enter PIN for '" + one + "': ", "prompt=Enter PIN for '" + one + "' (few tries left): "),
           Files.readAllLines(log));
@@ -278,7 +282,7 @@ class Pkcs11BackendTest {
   void anUnexpectedErrorWhileLookingForTheTokenDoesNotEscapeList() {
     // A NUL in the module path makes Path.of throw InvalidPathException, a RuntimeException.
     Pkcs11Settings bad = new Pkcs11Settings("/usr/lib/\0softhsm.so", "", "askpass", List.of(), Duration.ZERO);
-    try (Pkcs11Backend b = new Pkcs11Backend("bad", bad, (label, hint) -> Optional.empty(), true)) {
+    try (Pkcs11Backend b = new Pkcs11Backend("bad", bad, (label, hint, clientPid) -> Optional.empty(), true)) {
       assertEquals(List.of(), b.list(Session.local()));
       assertFalse(b.health().up());
       assertTrue(b.health().detail().contains("looking at the token failed"), b.health().detail());

@@ -7,33 +7,41 @@ import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.KeyBlob;
 import dev.keymux.core.agent.ProviderAllowlist;
 import dev.keymux.core.agent.Session;
-import dev.keymux.core.keyring.ConfirmPrompt;
 import dev.keymux.core.keyring.KeyringDefaults;
+import dev.keymux.core.prompt.Prompts;
 import dev.keymux.core.keys.Fingerprints;
 import dev.keymux.core.keys.SshSignatures;
 import dev.keymux.core.wire.AgentRequest.AddSmartcardKey;
 import dev.keymux.core.wire.KeyConstraint;
 import dev.keymux.testing.SoftHsm;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Tokens loaded with ssh-add -s ({@link Pkcs11ProvidersBackend}) on real SoftHSM2 tokens, in process. */
 class Pkcs11ProvidersBackendTest {
+  @TempDir Path dir;
+
   private static AddSmartcardKey add(String pin, List<KeyConstraint> constraints) {
     return new AddSmartcardKey(SoftHsm.MODULE, pin.getBytes(), constraints);
   }
 
+  /** Nobody to ask (no askpass can run): a confirmation would refuse the signature. */
   private static Pkcs11ProvidersBackend providers() {
-    return providers(question -> fail("no confirmation expected: " + question));
+    return providers(Map.of());
   }
 
-  private static Pkcs11ProvidersBackend providers(ConfirmPrompt prompt) {
-    KeyringDefaults defaults = new KeyringDefaults(Duration.ZERO, Duration.ofSeconds(5), Map.of());
-    return new Pkcs11ProvidersBackend("tokens", new ProviderAllowlist(List.of("/usr/lib/*")), defaults, prompt, Clock.systemUTC());
+  private static Pkcs11ProvidersBackend providers(Map<String, String> askpassEnv) {
+    KeyringDefaults defaults = new KeyringDefaults(Duration.ZERO, Duration.ofSeconds(5), askpassEnv);
+    return new Pkcs11ProvidersBackend("tokens", new ProviderAllowlist(List.of("/usr/lib/*")), defaults,
+        Prompts.askpassOnly(askpassEnv, Duration.ofSeconds(5)), Clock.systemUTC());
   }
 
   private static void signs(Pkcs11ProvidersBackend p, KeyBlob key) throws AgentException {
@@ -77,19 +85,28 @@ class Pkcs11ProvidersBackendTest {
   void confirmGivenWithSshAddDashCAsksBeforeEverySignature() throws Exception {
     TestTokens t = TestTokens.create();
     t.token("one");
-    List<String> questions = new java.util.concurrent.CopyOnWriteArrayList<>();
-    java.util.concurrent.atomic.AtomicBoolean yes = new java.util.concurrent.atomic.AtomicBoolean();
-    try (Pkcs11ProvidersBackend p = providers(q -> questions.add(q) && yes.get())) {
+    // An askpass that records each question and answers what the answer file says.
+    Path log = dir.resolve("asked.log");
+    Path answer = dir.resolve("answer");
+    Files.writeString(answer, "no");
+    Path askpass = dir.resolve("askpass");
+    Files.writeString(askpass, "#!/bin/sh\nprintf '%s\\n---\\n' \"$1\" >> '" + log + "'\n"
+        + "[ \"$(cat '" + answer + "')\" = yes ] && echo yes || exit 1\n");
+    Files.setPosixFilePermissions(askpass, PosixFilePermissions.fromString("rwx------"));
+    try (Pkcs11ProvidersBackend p = providers(dev.keymux.testing.Askpass.env(askpass))) {
       p.addSmartcard(Session.local(), add(PIN, List.of(new KeyConstraint.Confirm())));
       KeyBlob key = p.list(Session.local()).get(0).key();
       AgentException no = assertThrows(AgentException.class, () -> signs(p, key));
       assertTrue(no.getMessage().contains("not confirmed"), no.getMessage());
-      yes.set(true);
+      Files.writeString(answer, "yes");
       signs(p, key);
       signs(p, key);
+      List<String> questions = List.of(Files.readString(log).split("---\n"));
       assertEquals(3, questions.size(), questions.toString());
       assertTrue(questions.get(0).contains("one-key") && questions.get(0).contains(Fingerprints.sha256(key.bytes())),
           questions.get(0));
+      assertTrue(questions.get(0).contains("Requested by " + ProcessHandle.current().info().command().orElseThrow()),
+          "the question names the client, as every confirm prompt does: " + questions.get(0));
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.keymux.config.policy;
 
+import dev.keymux.core.prompt.Requester;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -84,9 +85,6 @@ public record ClientInfo(long pid, String exe, String name, String cmdline, List
 
   /** The executable's path and, when it has one, its parent's, for logs and explanations. */
   public String describe() {
-    if (exe.isEmpty() && name.isEmpty()) {
-      return "unknown client" + (pid > 0 ? " (pid " + pid + ")" : "");
-    }
-    return (exe.isEmpty() ? name : exe) + (pid > 0 ? " (pid " + pid + ")" : "");
+    return Requester.describeClient(exe.isEmpty() ? name : exe, pid);
   }
 }

@@ -73,13 +73,16 @@ public final class KnownHosts {
     return out;
   }
 
+  /** What {@link #namesOf} lists for hashed entries, whose names cannot be read back. */
+  public static final String HASHED = "(hashed)";
+
   /** Plain names known for {@code hostKey}, for explanations and the audit log ("hashed" for hashed ones). */
   public List<String> namesOf(KeyBlob hostKey) {
     List<String> out = new ArrayList<>();
     for (Entry e : current().byKey.getOrDefault(hostKey, List.of())) {
       out.addAll(e.names);
-      if (!e.hashed.isEmpty() && !out.contains("(hashed)")) {
-        out.add("(hashed)");
+      if (!e.hashed.isEmpty() && !out.contains(HASHED)) {
+        out.add(HASHED);
       }
     }
     return out;

@@ -5,9 +5,11 @@ import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Identity;
 import dev.keymux.core.agent.KeyBlob;
 import dev.keymux.core.agent.Session;
-import dev.keymux.core.agent.SessionBinding;
-import dev.keymux.core.keyring.ConfirmPrompt;
+import dev.keymux.core.agent.Peer;
 import dev.keymux.core.policy.Policy;
+import dev.keymux.core.prompt.ConfirmPrompt;
+import dev.keymux.core.prompt.Requester;
+import dev.keymux.core.prompt.SignNotifier;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -16,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -34,7 +35,7 @@ import org.slf4j.LoggerFactory;
 public final class RulePolicy implements Policy {
   private static final Logger log = LoggerFactory.getLogger(RulePolicy.class);
   /** The name of the main socket (keymux.socket); every other name is a scoped socket. */
-  public static final String MAIN_SOCKET = "main";
+  public static final String MAIN_SOCKET = Peer.MAIN_SOCKET;
 
   /** The outcome for one key: the deciding rule (null for the default) and the action. */
   public record Verdict(PolicyRule rule, int index, Action action, List<String> trace) {
@@ -49,6 +50,7 @@ public final class RulePolicy implements Policy {
   private final KnownHosts knownHosts;
   private final ConfirmPrompt confirm;
   private final AuditLog audit;
+  private final SignNotifier notifier;
   private final Clock clock;
   private final Path proc;
   /** Confirmations remembered: socket + uid + client program + key → until when. Shared across reloads. */
@@ -56,11 +58,18 @@ public final class RulePolicy implements Policy {
 
   public RulePolicy(PolicySettings settings, ConfirmPrompt confirm, AuditLog audit, Clock clock, Path proc,
       Map<String, Instant> remembered) {
+    this(settings, confirm, audit, SignNotifier.OFF, clock, proc, remembered);
+  }
+
+  /** @param notifier told of every signature made (keymux.notify) */
+  public RulePolicy(PolicySettings settings, ConfirmPrompt confirm, AuditLog audit, SignNotifier notifier, Clock clock,
+      Path proc, Map<String, Instant> remembered) {
     this.settings = settings;
     settings.sockets().forEach(s -> sockets.put(s.name(), s));
     this.knownHosts = new KnownHosts(settings.knownHosts());
     this.confirm = confirm;
     this.audit = audit;
+    this.notifier = notifier;
     this.clock = clock;
     this.proc = proc;
     this.remembered = remembered;
@@ -162,17 +171,8 @@ public final class RulePolicy implements Policy {
     ConnectionView(Session session) {
       this.session = session;
       this.socket = sockets.get(session.peer().socketName());
-      List<SessionBinding> bindings = session.bindings();
-      KeyBlob host = null;
-      boolean forwarded = false;
-      for (SessionBinding b : bindings) {
-        forwarded |= b.forwarding();
-        if (!b.forwarding()) {
-          host = b.hostKey(); // the host the client is authenticating to: the last auth binding
-        }
-      }
-      this.base = new Facts(session.peer().socketName(), session.peer().uid(), clientOf(session), host, forwarded,
-          knownHosts, null, ZonedDateTime.now(clock));
+      this.base = new Facts(session.peer().socketName(), session.peer().uid(), clientOf(session),
+          session.destinationHostKey(), session.forwarded(), knownHosts, null, ZonedDateTime.now(clock));
     }
 
     @Override
@@ -247,6 +247,9 @@ public final class RulePolicy implements Policy {
         @Override
         public void completed(String backend, String failure) {
           audit.record(session, base, kf, backend, decided, v.describe(), failure);
+          if (failure == null && backend != null) {
+            notifier.signed(Requester.keyLabel(kf.comments(), kf.sha256()), requester(session));
+          }
         }
       };
     }
@@ -260,12 +263,8 @@ public final class RulePolicy implements Policy {
       if (until != null && now.isBefore(until)) {
         return true;
       }
-      List<String> hosts = base.hostKey() == null ? List.of() : knownHosts.namesOf(base.hostKey());
-      String question = "Allow use of key " + String.join(", ", new LinkedHashSet<>(kf.comments())) + "?\n"
-          + "Key fingerprint " + kf.sha256() + ".\n"
-          + "Requested by " + client.describe() + (hosts.isEmpty() ? "" : " for " + String.join(", ", hosts))
-          + (base.socket().equals("main") ? "" : " through socket " + base.socket()) + ".";
-      boolean yes = confirm.confirm(question);
+      String question = requester(session).confirmQuestion(kf.comments(), kf.sha256());
+      boolean yes = confirm.confirm(session.peer().pid(), question);
       if (yes && rule != null && !rule.remember().isZero()) {
         remembered.put(who, now.plus(rule.remember()));
       }
@@ -291,6 +290,15 @@ public final class RulePolicy implements Policy {
   }
 
   private final Object clientKey = new Object();
+
+  /**
+   * Who is asking on {@code session}, for confirm prompts and notifications: the client as rules
+   * see it, the destination named through known_hosts (hashed entries cannot be named).
+   */
+  public Requester requester(Session session) {
+    return Requester.of(session, clientOf(session).get().describe(),
+        host -> knownHosts.namesOf(host).stream().filter(n -> !n.equals(KnownHosts.HASHED)).toList());
+  }
 
   /** The client process, read from /proc once per connection and only if a rule needs it. */
   private Supplier<ClientInfo> clientOf(Session session) {

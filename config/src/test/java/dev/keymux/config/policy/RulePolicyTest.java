@@ -104,7 +104,7 @@ class RulePolicyTest {
     KeymuxSettings s = ConfigLoader.load(Optional.of(conf), Map.of("HOME", dir.toString()), 1000);
     Clock clock = Clock.fixed(now.atZone(ZoneId.systemDefault()).toInstant(), ZoneId.systemDefault());
     AuditLog log = AuditLog.open(audit.toString(), clock);
-    return new RulePolicy(s.policy(), q -> {
+    return new RulePolicy(s.policy(), (pid, q) -> {
       questions.add(q);
       return yes.getAndDecrement() > 0;
     }, log, clock, Path.of("/proc"), new ConcurrentHashMap<>());

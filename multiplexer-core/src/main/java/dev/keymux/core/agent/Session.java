@@ -45,6 +45,25 @@ public final class Session implements AutoCloseable {
     return List.copyOf(bindings);
   }
 
+  /**
+   * The host key of the server the client is logging in to: its last binding for authentication
+   * (not forwarding), or null when it bound none (not an ssh login, or an older client).
+   */
+  public synchronized KeyBlob destinationHostKey() {
+    KeyBlob host = null;
+    for (SessionBinding b : bindings) {
+      if (!b.forwarding()) {
+        host = b.hostKey();
+      }
+    }
+    return host;
+  }
+
+  /** True when any binding says the request came through agent forwarding. */
+  public synchronized boolean forwarded() {
+    return bindings.stream().anyMatch(SessionBinding::forwarding);
+  }
+
   /** Records a binding; the caller (the session-bind handler) has checked OpenSSH's rules. */
   public synchronized void addBinding(SessionBinding binding) {
     bindings.add(binding);

@@ -8,6 +8,7 @@ import dev.keymux.core.agent.Session;
 import dev.keymux.core.keys.Fingerprints;
 import dev.keymux.core.keys.KeyFormatException;
 import dev.keymux.core.keys.SshPrivateKey;
+import dev.keymux.core.prompt.Prompter;
 import dev.keymux.core.wire.AgentRequest.AddIdentity;
 import java.time.Clock;
 import java.time.Duration;
@@ -38,7 +39,7 @@ public final class InMemoryKeyring implements Backend {
 
   private final String name;
   private final KeyringDefaults defaults;
-  private final ConfirmPrompt prompt;
+  private final Prompter prompt;
   private final Clock clock;
   private final Map<KeyBlob, Entry> keys = new LinkedHashMap<>();
   private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -47,7 +48,7 @@ public final class InMemoryKeyring implements Backend {
     return t;
   });
 
-  public InMemoryKeyring(String name, KeyringDefaults defaults, ConfirmPrompt prompt, Clock clock) {
+  public InMemoryKeyring(String name, KeyringDefaults defaults, Prompter prompt, Clock clock) {
     this.name = name;
     this.defaults = defaults;
     this.prompt = prompt;
@@ -55,7 +56,7 @@ public final class InMemoryKeyring implements Backend {
   }
 
   public InMemoryKeyring(String name, KeyringDefaults defaults) {
-    this(name, defaults, new AskpassConfirm(defaults.askpassEnv(), defaults.confirmTimeout()), Clock.systemUTC());
+    this(name, defaults, defaults.prompter(), Clock.systemUTC());
   }
 
   @Override
@@ -83,8 +84,7 @@ public final class InMemoryKeyring implements Backend {
     }
     if (e.confirm()) {
       // Asked outside the lock: a prompt may take a minute and must not block other clients.
-      String question = "Allow use of key " + e.comment() + "?\nKey fingerprint " + fingerprint(blob) + ".";
-      if (!prompt.confirm(question)) {
+      if (!prompt.confirmUse(session, List.of(e.comment()), fingerprint(blob))) {
         throw AgentException.failed("use of key " + fingerprint(blob) + " was not confirmed");
       }
     }

@@ -53,6 +53,11 @@ public final class Askpass {
     return Optional.of("neither DISPLAY nor WAYLAND_DISPLAY is set; SSH_ASKPASS_REQUIRE=force runs it without a display");
   }
 
+  /** Whether OpenSSH's rules allow an askpass here (a display, or SSH_ASKPASS_REQUIRE=force), runnable or not. */
+  public boolean allowed() {
+    return forbidden().isEmpty();
+  }
+
   private Path configuredProgram() {
     String p = env.getOrDefault("SSH_ASKPASS", "");
     return Path.of(p.isEmpty() ? DEFAULT_PROGRAM : p);

@@ -2,7 +2,6 @@ package dev.keymux.core.prompt;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.keymux.core.keyring.AskpassConfirm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,7 +33,7 @@ class AskpassTest {
   void anAskpassThatPrintsNoAndExitsZeroIsARefusal() throws Exception {
     Path no = dev.keymux.testing.Askpass.answering(dir, "no");
     assertFalse(new Askpass(env(no, "DISPLAY", ":0"), T).confirm("Allow use of key k?"));
-    assertFalse(new AskpassConfirm(env(no, "DISPLAY", ":0"), T).confirm("Allow use of key k?"));
+    assertFalse(Prompts.askpassOnly(env(no, "DISPLAY", ":0"), T).confirm(-1, "Allow use of key k?"));
   }
 
   @ParameterizedTest(name = "answer [{0}] exit {1} -> {2}")
