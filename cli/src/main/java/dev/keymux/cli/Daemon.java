@@ -81,7 +81,9 @@ final class Daemon implements AutoCloseable {
   private final PolicyReloader reloader;
   private final Grants grants;
   private volatile KeymuxSettings settings;
-  private AuditLog audit = AuditLog.OFF;
+  private volatile AuditLog audit = AuditLog.OFF;
+  /** Policy rebuilds (reloads, grants made and ended) one at a time. */
+  private final Object policyLock = new Object();
 
   /**
    * @param reload loads the configuration afresh (for SIGHUP and the file watch)
@@ -159,7 +161,9 @@ final class Daemon implements AutoCloseable {
 
       @Override
       public void changed() {
-        policy.set(rulePolicy(Daemon.this.settings));
+        synchronized (policyLock) { // not between a reload's settings and its policy
+          policy.set(rulePolicy(Daemon.this.settings));
+        }
       }
     });
     multiplexer.addOwnerExtension(Grant.GRANT, grants::grant);
@@ -227,17 +231,16 @@ final class Daemon implements AutoCloseable {
     return new SocketAccess(s.mode(), s.owner(), s.group(), s.allowUids(), s.allowGids(), true, false);
   }
 
+  /**
+   * The policy of {@code s}, with its audit log opened (the previous one stays open for the
+   * policy still in force; {@link #apply} closes it once the new policy is in place).
+   */
   private RulePolicy buildPolicy(KeymuxSettings s) {
     String target = s.policy().auditLog();
     try {
-      AuditLog next = target.isEmpty() ? AuditLog.OFF
+      audit = target.isEmpty() ? AuditLog.OFF
           : AuditLog.open(target.startsWith("~/") ? System.getProperty("user.home") + target.substring(1) : target,
               Clock.systemUTC());
-      AuditLog previous = audit;
-      audit = next;
-      if (previous != next) {
-        previous.close();
-      }
     } catch (IOException e) {
       throw new IllegalArgumentException("keymux.policy.audit-log: cannot open " + target + ": " + e.getMessage(), e);
     }
@@ -272,10 +275,18 @@ final class Daemon implements AutoCloseable {
    * backends themselves) needs a restart, and the log says so.
    */
   private void apply(KeymuxSettings next) {
+    synchronized (policyLock) {
+      applyLocked(next);
+    }
+  }
+
+  private void applyLocked(KeymuxSettings next) {
+    AuditLog previous = audit;
     RulePolicy built;
     try {
       built = buildPolicy(next);
     } catch (IllegalArgumentException e) {
+      audit = previous;
       log.error("configuration rejected, the running policy stays: {}", e.getMessage());
       return;
     }
@@ -295,8 +306,11 @@ final class Daemon implements AutoCloseable {
     if (next.prompt() != prompts.mode()) {
       needRestart.add("keymux.prompt");
     }
-    policy.set(built);
     settings = next;
+    policy.set(built);
+    if (previous != audit) {
+      previous.close();
+    }
     log.info("policy reloaded: {} rule(s), {} scoped socket(s){}", next.policy().rules().size(),
         next.policy().sockets().size(), needRestart.isEmpty() ? ""
             : "; restart keymux to apply changes to " + String.join(", ", needRestart));

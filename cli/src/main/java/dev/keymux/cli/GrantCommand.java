@@ -84,7 +84,7 @@ final class GrantCommand implements Callable<Integer> {
     g.matched().forEach(k -> out.println("  " + k));
     out.println("SSH_AUTH_SOCK=" + g.socket());
     String as = g.uid() == 0 ? "sudo " : g.uid() == Posix.currentUid() ? "" : "sudo -u '#" + g.uid() + "' ";
-    out.println("Use it as: " + as + "SSH_AUTH_SOCK=" + g.socket() + " git fetch");
+    out.println("Use it as: " + as + "SSH_AUTH_SOCK=" + shellWord(g.socket().toString()) + " git fetch");
     out.println("Ends early with: keymux revoke " + g.id());
     return 0;
   }
@@ -124,6 +124,11 @@ final class GrantCommand implements Callable<Integer> {
       Thread.currentThread().interrupt();
       return null;
     }
+  }
+
+  /** {@code s} as one sh word: as it is when plain, else single-quoted. */
+  static String shellWord(String s) {
+    return s.matches("[A-Za-z0-9_./:@%+=,-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
   }
 
   static String time(Instant t) {

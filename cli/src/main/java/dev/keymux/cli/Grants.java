@@ -39,10 +39,9 @@ import org.slf4j.LoggerFactory;
  * <p>Where the socket lives and who may open it: each grant gets its own directory under
  * {@code keymux.grants.directory} (default /tmp, which every uid can reach; a 0700
  * $XDG_RUNTIME_DIR is not). For root, or for keymux's own uid, socket and directory stay 0600/0700
- * (root passes file permissions anyway). For another uid, keymux running as root hands socket and
- * directory to that uid; keymux running as a user cannot, so the socket is opened to everyone on
- * the file level and the kernel's peer credentials (SO_PEERCRED, checked on every connection)
- * admit only the granted uid and keymux's own.
+ * (root passes file permissions anyway). For another uid the socket is open on the file level and
+ * the kernel's peer credentials (SO_PEERCRED, checked on every connection) admit only the granted
+ * uid and keymux's own; socket and directory always stay keymux's.
  */
 final class Grants implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Grants.class);
@@ -69,6 +68,7 @@ final class Grants implements AutoCloseable {
   private final int ownUid = Posix.currentUid();
   private final Map<String, Live> live = new LinkedHashMap<>();
   private Host host;
+  private boolean closed;
 
   Grants(Path directory, Duration maxLifetime, ScheduledExecutorService timers, Clock clock) {
     this.directory = directory;
@@ -125,6 +125,9 @@ final class Grants implements AutoCloseable {
     }
     Live made;
     synchronized (this) {
+      if (closed) {
+        return Grant.refused("keymux is stopping");
+      }
       String id;
       do {
         id = HexFormat.of().formatHex(randomBytes());
@@ -140,8 +143,13 @@ final class Grants implements AutoCloseable {
       }
       Instant expires = clock.instant().plus(req.lifetime());
       String grantId = id;
-      ScheduledFuture<?> expiry = timers.schedule(() -> end(grantId, "expired"), req.lifetime().toMillis(),
-          TimeUnit.MILLISECONDS);
+      ScheduledFuture<?> expiry;
+      try {
+        expiry = timers.schedule(() -> end(grantId, "expired"), req.lifetime().toMillis(), TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        server.closeForGood();
+        return Grant.refused("keymux is stopping");
+      }
       made = new Live(new Grant(id, req.uid(), req.keys(), s.path(), expires, req.confirm(), matched), s, server, expiry);
       live.put(id, made);
     }
@@ -214,12 +222,16 @@ final class Grants implements AutoCloseable {
     return null;
   }
 
+  /**
+   * The grant's socket. For root or keymux's own uid: 0600 in a 0700 directory (root passes file
+   * permissions). For another uid: 0666 in a 0755 directory, both keymux's — never handed to the
+   * grantee, who could otherwise swap the directory for a symlink that keymux (perhaps root)
+   * would then chmod or clean up through — and the peer check admits only that uid and ours.
+   * Group bits are open too: a grantee in keymux's group gets the group bits, not the others'.
+   */
   private SocketSettings socket(String name, Grant.Request req, Path path) {
-    boolean ownUidOrRoot = req.uid() == ownUid || req.uid() == 0;
-    boolean weAreRoot = ownUid == 0;
-    int mode = ownUidOrRoot || weAreRoot ? 0600 : 0606;
-    String owner = weAreRoot && !ownUidOrRoot ? Integer.toString(req.uid()) : "";
-    return new SocketSettings(name, path, mode, owner, "", Set.of(req.uid()), Set.of(), req.lifetime(), host.backends(),
+    int mode = req.uid() == ownUid || req.uid() == 0 ? 0600 : 0666;
+    return new SocketSettings(name, path, mode, "", "", Set.of(req.uid()), Set.of(), req.lifetime(), host.backends(),
         req.keys(), req.confirm(), List.of());
   }
 
@@ -242,6 +254,7 @@ final class Grants implements AutoCloseable {
   public void close() {
     List<String> ids;
     synchronized (this) {
+      closed = true;
       ids = List.copyOf(live.keySet());
     }
     ids.forEach(id -> end(id, "ended with keymux"));

@@ -121,6 +121,7 @@ class GrantTest {
       String id = out.lines().filter(l -> l.startsWith("Ends early with: keymux revoke ")).findFirst().orElseThrow()
           .substring("Ends early with: keymux revoke ".length());
 
+      assertEquals(0, (Integer) Files.getAttribute(socket.getParent(), "unix:uid"), "the directory stays keymux's");
       // The user sees and signs with the granted key only.
       Proc.Result listed = as(USER, socket, "/usr/bin/ssh-add", "-L").assertOk();
       assertEquals(List.of(TestKeys.publicLine(deploy)), listed.stdout().lines().toList());
@@ -236,6 +237,7 @@ class GrantTest {
       // A grant for a third uid: keymux (not root) cannot chown, so the file is open and the peer check decides.
       Path forOther = Path.of(keymux(userKeymux, "grant", "--socket", main.toString(), "--uid", "65534", "--keys",
           "deploy-*", "--for", "10m", "-q").assertOk().stdout().trim());
+      assertEquals(userUid, (Integer) Files.getAttribute(forOther.getParent(), "unix:uid"), "never the grantee's");
       assertEquals(List.of(TestKeys.publicLine(deploy)),
           asUid(65534, forOther, "/usr/bin/ssh-add", "-L").assertOk().stdout().lines().toList());
       Proc.Result stranger = asUid(STRANGER, forOther, "/usr/bin/ssh-add", "-L");

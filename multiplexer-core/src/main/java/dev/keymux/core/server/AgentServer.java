@@ -145,7 +145,8 @@ public final class AgentServer implements AutoCloseable {
     }
     if (access.ownDirectory()) {
       // Private (0700) until the socket inside is set up; then opened as far as the socket's mode says.
-      Posix.prepareOwnDirectory(socketPath.getParent(), socketPath.getFileName().toString(), 0700, "", "");
+      Posix.prepareOwnDirectory(socketPath.getParent(), socketPath.getFileName().toString(), 0700, access.owner(),
+          access.group());
     } else {
       Posix.prepareSocketDirectory(socketPath.getParent());
     }

@@ -49,7 +49,9 @@ public final class Posix {
 
   /**
    * Prepares the private directory of a scoped socket: created if missing; if it exists it must be
-   * a directory that holds nothing but, perhaps, a previous socket of the same name — a scoped
+   * a directory of ours (or of the socket's configured owner, from an earlier run) — in a shared
+   * place such as /tmp anyone could have made it first — that holds nothing but, perhaps, a
+   * previous socket of the same name — a scoped
    * socket never shares its directory, so a mistaken path such as /tmp/x.sock is refused rather
    * than having /tmp's mode changed.
    */
@@ -62,6 +64,12 @@ public final class Posix {
       if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
         throw new IOException(dir + " is not a directory");
       }
+      int dirUid = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+      if (dirUid != currentUid() && !isOwner(dir, dirUid, owner)) {
+        throw new IOException("socket directory " + dir + " belongs to uid " + dirUid + ", not to keymux (uid "
+            + currentUid() + ")" + (owner.isEmpty() ? "" : " nor to " + owner)
+            + "; refusing to serve keys from a directory someone else controls (remove it, or choose another path)");
+      }
       try (var entries = Files.list(dir)) {
         var others = entries.map(p -> p.getFileName().toString()).filter(n -> !n.equals(socketName)).sorted().toList();
         if (!others.isEmpty()) {
@@ -72,6 +80,15 @@ public final class Posix {
     }
     setOwnership(dir, owner, group);
     Files.setPosixFilePermissions(dir, permissions(mode));
+  }
+
+  /** Whether {@code owner} (a name or a number; "" = nobody) is the uid that owns {@code p}. */
+  private static boolean isOwner(Path p, int uid, String owner) throws IOException {
+    if (owner.isEmpty()) {
+      return false;
+    }
+    return owner.matches("\\d+") ? Integer.parseInt(owner) == uid
+        : Files.getOwner(p, LinkOption.NOFOLLOW_LINKS).getName().equals(owner);
   }
 
   /** Sets owner and group, each a name or a number; "" leaves it as it is. */

@@ -296,4 +296,28 @@ class AgentServerTest {
     assertEquals(2, p.exitValue(), "ssh-add cannot talk to the agent: " + out);
     assertStillServing();
   }
+
+  @Test
+  void aScopedSocketDirectorySomeoneElseMadeFirstIsRefused() throws Exception {
+    RealComponents.require("other-uid", Posix.currentUid() == 0, "making a directory owned by another uid needs root");
+    Files.createDirectory(dir);
+    Files.setAttribute(dir, "unix:uid", 65534); // e.g. made in /tmp by another user before keymux started
+    InMemoryKeyring keyring = new InMemoryKeyring("added", new KeyringDefaults(Duration.ZERO, Duration.ofSeconds(1), Map.of()));
+    RequestDispatcher dispatcher = new RequestDispatcher(keyring, new AgentLock(Duration.ofSeconds(1)), () -> {});
+    server = new AgentServer("scoped", socket, dispatcher, 4, new SocketAccess(0660, "", "", Set.of(), Set.of(), true, false));
+    IOException e = assertThrows(IOException.class, server::start);
+    assertTrue(e.getMessage().contains("belongs to uid 65534, not to keymux"), e.getMessage());
+    assertFalse(Files.exists(socket), "nothing was bound in it");
+    server = null;
+
+    // Its configured owner's directory (from an earlier run) is fine.
+    AgentServer owned = new AgentServer("scoped", socket, dispatcher, 4,
+        new SocketAccess(0660, "65534", "", Set.of(), Set.of(), true, false));
+    owned.start();
+    try {
+      assertEquals(65534, (Integer) Files.getAttribute(socket, "unix:uid"));
+    } finally {
+      owned.closeForGood();
+    }
+  }
 }
