@@ -130,6 +130,33 @@ class TerminalPromptTest {
   }
 
   @Test
+  void aBackgroundJobIsNotAskedOnItsTerminal() throws Exception {
+    requireTerminal();
+    Path key = TestKeys.generate(Files.createDirectories(dir.resolve("keys")), "id_ed25519", "ed25519", "it ed25519");
+    Path pub = Path.of(key + ".pub");
+    keymux = keymux("prompt = auto", Map.of());
+    Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-c", key.toString()).assertOk();
+    tmux = terminal();
+
+    // "&" in the interactive shell: a job in its own process group while the shell keeps the terminal
+    Path data = data("background.txt");
+    Path rc = run("background", sign(pub, data) + " & wait $!");
+    assertNotEquals(0, exitStatus(rc), "refused: nobody may be asked");
+    assertFalse(Files.exists(Path.of(data + ".sig")));
+    assertFalse(tmux.screen().contains("Allow use of key"), "no question on the terminal the shell reads:\n" + tmux.screen());
+    String log = keymux.log();
+    assertTrue(log.matches("(?s).*confirmation refused without asking: .*the client \\(pid \\d+\\) is not in the foreground"
+        + " of its terminal /dev/pts/\\d+.*"), log);
+
+    Path fg = data("foreground.txt");
+    rc = run("foreground", sign(pub, fg));
+    tmux.waitFor("Allow use of key it ed25519?");
+    tmux.keys("Enter");
+    assertEquals(0, exitStatus(rc), "the same command in the foreground is asked:\n" + tmux.screen());
+    verify(pub, fg);
+  }
+
+  @Test
   void aPolicyConfirmRuleNamesTheHostAnSshLoginGoesTo() throws Exception {
     requireTerminal();
     RealComponents.require("sshd", Sshd.available(), "/usr/sbin/sshd is not installed (apt-get install openssh-server)");

@@ -510,15 +510,15 @@ final class FileKeyBackend implements Backend {
           }
           throw AgentException.failed(fk.path + " keeps changing on disk; try again");
         }
-        return sign(fk, blob, data, flags, dropsBefore, session.peer().pid());
+        return sign(fk, blob, data, flags, dropsBefore, session);
       } finally {
         fk.unlocking.unlock();
       }
     }
   }
 
-  /** Caller holds fk.unlocking. {@code clientPid}: whom a passphrase prompt is for. */
-  private byte[] sign(FileKey fk, KeyBlob blob, byte[] data, int flags, long dropsBefore, long clientPid)
+  /** Caller holds fk.unlocking. {@code session}: whom a passphrase prompt is for. */
+  private byte[] sign(FileKey fk, KeyBlob blob, byte[] data, int flags, long dropsBefore, Session session)
       throws AgentException {
     synchronized (fk) {
       Unlocked u = fk.unlocked;
@@ -529,7 +529,7 @@ final class FileKeyBackend implements Backend {
     if (drops.get() != dropsBefore) {
       throw lockedMeanwhile(fk);
     }
-    Unlocked fresh = decrypt(fk, clientPid); // may prompt for minutes: no monitor held
+    Unlocked fresh = decrypt(fk, session); // may prompt for minutes: no monitor held
     synchronized (fk) {
       if (drops.get() != dropsBefore) {
         fresh.close();
@@ -558,7 +558,7 @@ final class FileKeyBackend implements Backend {
   }
 
   /** Reads and decrypts the key file, asking for its passphrase if needed. Caller holds fk.unlocking. */
-  private Unlocked decrypt(FileKey fk, long clientPid) throws AgentException {
+  private Unlocked decrypt(FileKey fk, Session session) throws AgentException {
     byte[] file;
     try {
       file = Files.readAllBytes(fk.path);
@@ -570,7 +570,7 @@ final class FileKeyBackend implements Backend {
       if (!fk.encrypted) {
         key = KeyFiles.decrypt(file, null);
       } else {
-        Optional<String> unavailable = passphrases.unavailableReason(clientPid);
+        Optional<String> unavailable = passphrases.unavailableReason(session);
         if (unavailable.isPresent()) {
           throw AgentException.failed(fk.path + " needs its passphrase, but " + unavailable.get());
         }
@@ -578,14 +578,14 @@ final class FileKeyBackend implements Backend {
           if (attempt > settings.passphraseAttempts()) {
             throw AgentException.failed("wrong passphrase for " + fk.path + " " + settings.passphraseAttempts() + " times");
           }
-          Optional<byte[]> pass = passphrases.passphrase(fk.path, attempt, clientPid);
+          Optional<byte[]> pass = passphrases.passphrase(fk.path, attempt, session);
           if (pass.isEmpty()) {
             throw AgentException.failed("passphrase for " + fk.path + " was not given (prompt cancelled or failed)");
           }
           byte[] p = pass.get();
           try {
             key = KeyFiles.decrypt(file, p);
-            passphrases.accepted(fk.path, p, clientPid);
+            passphrases.accepted(fk.path, p, session);
           } catch (KeyFiles.WrongPassphraseException e) {
             passphrases.rejected(fk.path);
             log.info("backend {}: wrong passphrase for {} (attempt {})", name, fk.path, attempt);

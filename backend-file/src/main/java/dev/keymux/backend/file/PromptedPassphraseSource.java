@@ -1,5 +1,6 @@
 package dev.keymux.backend.file;
 
+import dev.keymux.core.agent.Session;
 import dev.keymux.core.prompt.Prompter;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -13,13 +14,13 @@ public final class PromptedPassphraseSource implements PassphraseSource {
   }
 
   @Override
-  public Optional<byte[]> passphrase(Path keyFile, int attempt, long clientPid) throws InterruptedException {
+  public Optional<byte[]> passphrase(Path keyFile, int attempt, Session session) throws InterruptedException {
     String prompt = attempt == 1 ? "Enter passphrase for " + keyFile + ": " : "Bad passphrase, try again for " + keyFile + ": ";
-    return prompter.secret(clientPid, prompt, "Passphrase:");
+    return prompter.secret(session, prompt, "Passphrase:");
   }
 
   @Override
-  public Optional<String> unavailableReason(long clientPid) {
-    return prompter.unavailable(clientPid);
+  public Optional<String> unavailableReason(Session session) {
+    return prompter.unavailable(session);
   }
 }

@@ -1,5 +1,6 @@
 package dev.keymux.backend.file;
 
+import dev.keymux.core.agent.Session;
 import dev.keymux.core.prompt.ConfirmPrompt;
 import dev.keymux.core.prompt.SecretStore;
 import java.nio.file.Path;
@@ -39,7 +40,7 @@ final class StoredPassphraseSource implements PassphraseSource {
   }
 
   @Override
-  public Optional<byte[]> passphrase(Path keyFile, int attempt, long clientPid) throws InterruptedException {
+  public Optional<byte[]> passphrase(Path keyFile, int attempt, Session session) throws InterruptedException {
     if (!storedWasWrong.contains(keyFile)) {
       Optional<byte[]> stored = store.find(attributes(keyFile));
       if (stored.isPresent()) {
@@ -49,9 +50,9 @@ final class StoredPassphraseSource implements PassphraseSource {
       }
     }
     typed.add(keyFile);
-    fallback.unavailableReason(clientPid).ifPresent(why ->
+    fallback.unavailableReason(session).ifPresent(why ->
         log.warn("{} needs its passphrase: it is not in the Secret Service, and {}", keyFile, why));
-    return fallback.passphrase(keyFile, attempt, clientPid);
+    return fallback.passphrase(keyFile, attempt, session);
   }
 
   @Override
@@ -63,14 +64,14 @@ final class StoredPassphraseSource implements PassphraseSource {
   }
 
   @Override
-  public void accepted(Path keyFile, byte[] passphrase, long clientPid) {
+  public void accepted(Path keyFile, byte[] passphrase, Session session) {
     if (!typed.remove(keyFile) || remember.equals("never") || declined.contains(keyFile) || !store.reachable()) {
       return; // nothing typed, not wanted, already declined, or nowhere to keep it
     }
     storedWasWrong.remove(keyFile);
     boolean yes = remember.equals("always");
     if (!yes) {
-      yes = confirm.confirm(clientPid, "Remember the passphrase of " + keyFile + " in your keyring?");
+      yes = confirm.confirm(session, "Remember the passphrase of " + keyFile + " in your keyring?");
     }
     if (!yes) {
       declined.add(keyFile); // asked once per keymux run, not at every unlock
@@ -82,7 +83,7 @@ final class StoredPassphraseSource implements PassphraseSource {
   }
 
   @Override
-  public Optional<String> unavailableReason(long clientPid) {
+  public Optional<String> unavailableReason(Session session) {
     return Optional.empty(); // the store may answer even when nobody can be asked
   }
 }

@@ -2,6 +2,7 @@ package dev.keymux.backend.file;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.keymux.core.agent.Session;
 import dev.keymux.core.prompt.Prompts;
 import dev.keymux.core.prompt.SecretStore;
 import java.nio.file.Files;
@@ -54,9 +55,9 @@ class StoredPassphraseSourceTest {
     Path key = dir.resolve("id");
     store.items.put(StoredPassphraseSource.attributes(key), "stored".getBytes());
     StoredPassphraseSource s = source(store, "typed", "never", dir.resolve("c.log"));
-    assertEquals("stored", new String(s.passphrase(key, 1, -1).orElseThrow()));
+    assertEquals("stored", new String(s.passphrase(key, 1, Session.local()).orElseThrow()));
     s.rejected(key);
-    assertEquals("typed", new String(s.passphrase(key, 2, -1).orElseThrow()));
+    assertEquals("typed", new String(s.passphrase(key, 2, Session.local()).orElseThrow()));
   }
 
   @Test
@@ -66,15 +67,15 @@ class StoredPassphraseSourceTest {
     Path log = dir.resolve("confirm.log");
     store.up = false;
     StoredPassphraseSource s = source(store, "typed", "ask", log);
-    byte[] p = s.passphrase(key, 1, -1).orElseThrow();
-    s.accepted(key, p, -1);
+    byte[] p = s.passphrase(key, 1, Session.local()).orElseThrow();
+    s.accepted(key, p, Session.local());
     assertFalse(Files.exists(log), "no store, no question");
 
     store.up = true;
-    p = s.passphrase(key, 1, -1).orElseThrow();
-    s.accepted(key, p, -1);
+    p = s.passphrase(key, 1, Session.local()).orElseThrow();
+    s.accepted(key, p, Session.local());
     assertTrue(Files.readString(log).contains("Remember the passphrase of " + key), Files.readString(log));
     assertEquals(1, store.stores, "the recording askpass answers yes");
-    assertEquals("typed", new String(s.passphrase(key, 1, -1).orElseThrow()), "now it comes from the store");
+    assertEquals("typed", new String(s.passphrase(key, 1, Session.local()).orElseThrow()), "now it comes from the store");
   }
 }

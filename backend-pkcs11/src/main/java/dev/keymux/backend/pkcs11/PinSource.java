@@ -1,5 +1,6 @@
 package dev.keymux.backend.pkcs11;
 
+import dev.keymux.core.agent.Session;
 import dev.keymux.core.prompt.Prompter;
 import dev.keymux.core.prompt.SecretStore;
 import java.io.IOException;
@@ -32,10 +33,10 @@ interface PinSource {
   /**
    * The PIN, or empty when cancelled or unavailable; the caller wipes it.
    *
-   * @param clientPid the process whose signature needs the login (-1 when unknown): a terminal
-   *     prompt appears on its terminal
+   * @param session the connection whose signature needs the login: the prompt layer decides from
+   *     it whether its client's terminal may be asked on
    */
-  Optional<char[]> pin(String tokenLabel, String hint, long clientPid) throws InterruptedException;
+  Optional<char[]> pin(String tokenLabel, String hint, Session session) throws InterruptedException;
 
   /** Told when the token refused (CKR_PIN_INCORRECT) the PIN this source gave last. */
   default void rejected() {}
@@ -70,8 +71,8 @@ interface PinSource {
     }
 
     @Override
-    public Optional<char[]> pin(String label, String hint, long clientPid) throws InterruptedException {
-      Optional<byte[]> answer = prompter.secret(clientPid, "Enter PIN for '" + label + "'" + hint + ": ", "PIN:");
+    public Optional<char[]> pin(String label, String hint, Session session) throws InterruptedException {
+      Optional<byte[]> answer = prompter.secret(session, "Enter PIN for '" + label + "'" + hint + ": ", "PIN:");
       return answer.map(b -> {
         try {
           return chars(b);
@@ -99,7 +100,7 @@ interface PinSource {
     }
 
     @Override
-    public Optional<char[]> pin(String label, String hint, long clientPid) {
+    public Optional<char[]> pin(String label, String hint, Session session) {
       if (refused) {
         throw new IllegalStateException("token '" + label + "' refused the PIN in " + describe()
             + "; it is not sent again (tokens lock after a few wrong PINs): correct it and restart keymux");
@@ -129,7 +130,7 @@ interface PinSource {
     }
 
     @Override
-    public synchronized Optional<char[]> pin(String label, String hint, long clientPid) {
+    public synchronized Optional<char[]> pin(String label, String hint, Session session) {
       try {
         if (Files.getPosixFilePermissions(file).stream().anyMatch(p -> p != PosixFilePermission.OWNER_READ
             && p != PosixFilePermission.OWNER_WRITE)) {
@@ -189,7 +190,7 @@ interface PinSource {
     }
 
     @Override
-    public Optional<char[]> pin(String label, String hint, long clientPid) throws InterruptedException {
+    public Optional<char[]> pin(String label, String hint, Session session) throws InterruptedException {
       Optional<byte[]> stored = store.flatMap(s -> s.find(Map.of(KEYRING_ATTRIBUTE, label)));
       if (stored.isPresent()) {
         byte[] b = stored.get();
@@ -210,7 +211,7 @@ interface PinSource {
       synchronized (this) {
         lastDigest = null;
       }
-      return prompted.pin(label, hint, clientPid);
+      return prompted.pin(label, hint, session);
     }
 
     @Override

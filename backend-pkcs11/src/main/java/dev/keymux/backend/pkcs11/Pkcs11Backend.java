@@ -361,7 +361,7 @@ final class Pkcs11Backend implements Backend {
             log.info("backend {}: the login to token '{}' was ended by another backend of the same token", name, tokenLabel);
             loggedIn = false;
           }
-          login(s.peer().pid());
+          login(s);
           try {
             return signWith(key, data, flags);
           } catch (PKCS11Exception e) {
@@ -518,7 +518,7 @@ final class Pkcs11Backend implements Backend {
   }
 
   /** Caller holds tokenLock and the library's calls lock. */
-  private void login(long clientPid) throws TokenException, AgentException {
+  private void login(Session session) throws TokenException, AgentException {
     if (loggedIn) {
       return;
     }
@@ -538,7 +538,7 @@ final class Pkcs11Backend implements Backend {
     }
     Optional<char[]> pin;
     try {
-      pin = pins.pin(tokenLabel, hint, clientPid);
+      pin = pins.pin(tokenLabel, hint, session);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw AgentException.failed("interrupted while asking for the PIN");

@@ -218,7 +218,7 @@ final class Pkcs11ProvidersBackend implements Backend {
     AgentException firstFailure = null;
     for (String label : labels) {
       Pkcs11Backend token = new Pkcs11Backend(name + ":" + label, Pkcs11Settings.added(real.toString(), label),
-          (l, hint, clientPid) -> Optional.empty(), false);
+          (l, hint, client) -> Optional.empty(), false);
       try {
         token.addWithPin(pin.clone());
         added.add(token);

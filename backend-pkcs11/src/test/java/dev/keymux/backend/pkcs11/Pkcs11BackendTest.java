@@ -128,7 +128,7 @@ class Pkcs11BackendTest {
     String one = t.token("one");
     java.util.concurrent.CountDownLatch asked = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
-    PinSource slowUser = (label, hint, clientPid) -> {
+    PinSource slowUser = (label, hint, session) -> {
       asked.countDown();
       answer.await();
       return java.util.Optional.of(PIN.toCharArray());
@@ -282,7 +282,7 @@ class Pkcs11BackendTest {
   void anUnexpectedErrorWhileLookingForTheTokenDoesNotEscapeList() {
     // A NUL in the module path makes Path.of throw InvalidPathException, a RuntimeException.
     Pkcs11Settings bad = new Pkcs11Settings("/usr/lib/\0softhsm.so", "", "askpass", List.of(), Duration.ZERO);
-    try (Pkcs11Backend b = new Pkcs11Backend("bad", bad, (label, hint, clientPid) -> Optional.empty(), true)) {
+    try (Pkcs11Backend b = new Pkcs11Backend("bad", bad, (label, hint, session) -> Optional.empty(), true)) {
       assertEquals(List.of(), b.list(Session.local()));
       assertFalse(b.health().up());
       assertTrue(b.health().detail().contains("looking at the token failed"), b.health().detail());

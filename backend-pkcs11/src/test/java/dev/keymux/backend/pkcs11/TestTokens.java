@@ -100,7 +100,7 @@ final class TestTokens {
 
   /** A PIN source that always answers {@code pin} and counts how often it was asked. */
   static PinSource counting(String pin, AtomicInteger asked) {
-    return (label, hint, clientPid) -> {
+    return (label, hint, session) -> {
       asked.incrementAndGet();
       return Optional.of(pin.toCharArray());
     };

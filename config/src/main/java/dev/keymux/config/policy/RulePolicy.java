@@ -264,7 +264,7 @@ public final class RulePolicy implements Policy {
         return true;
       }
       String question = requester(session).confirmQuestion(kf.comments(), kf.sha256());
-      boolean yes = confirm.confirm(session.peer().pid(), question);
+      boolean yes = confirm.confirm(session, question);
       if (yes && rule != null && !rule.remember().isZero()) {
         remembered.put(who, now.plus(rule.remember()));
       }

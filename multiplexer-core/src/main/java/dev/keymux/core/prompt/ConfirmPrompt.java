@@ -1,11 +1,13 @@
 package dev.keymux.core.prompt;
 
+import dev.keymux.core.agent.Session;
+
 /** Asks the user a yes/no question; answers false when the user says no or nobody could be asked. */
 @FunctionalInterface
 public interface ConfirmPrompt {
   /**
-   * @param clientPid the process whose request needs the answer (its terminal is where a terminal
-   *     prompt appears), or -1 when unknown
+   * @param session the connection whose request needs the answer: a terminal prompt appears on
+   *     its client's terminal only when that is safe (see {@link Prompter})
    */
-  boolean confirm(long clientPid, String question);
+  boolean confirm(Session session, String question);
 }

@@ -82,10 +82,10 @@ final class Pinentry {
         send(out, option);
         expectOk(in, option, false); // an older pinentry without an option still draws
       }
-      send(out, "SETDESC " + escape(description));
+      send(out, "SETDESC " + escapeWithin(description, MAX_LINE - "SETDESC \n".length()));
       expectOk(in, "SETDESC", true);
       if (prompt != null) {
-        send(out, "SETPROMPT " + escape(prompt));
+        send(out, "SETPROMPT " + escapeWithin(prompt, MAX_LINE - "SETPROMPT \n".length()));
         expectOk(in, "SETPROMPT", true);
       }
       send(out, "SETTIMEOUT " + Math.max(1, timeout.toSeconds()));
@@ -224,6 +224,34 @@ final class Pinentry {
       }
     }
     return out.toString();
+  }
+
+  /**
+   * {@link #escape escaped} {@code text} in at most {@code maxBytes} bytes of UTF-8: cut short
+   * with "…" when longer, so that a long question (many destination names, a long path) is still
+   * shown rather than refused as an overlong Assuan line.
+   */
+  static String escapeWithin(String text, int maxBytes) {
+    String escaped = escape(text);
+    if (escaped.getBytes(StandardCharsets.UTF_8).length <= maxBytes) {
+      return escaped;
+    }
+    String ellipsis = "…";
+    int budget = maxBytes - ellipsis.getBytes(StandardCharsets.UTF_8).length;
+    StringBuilder out = new StringBuilder();
+    int bytes = 0;
+    for (int i = 0; i < text.length(); ) {
+      int cp = text.codePointAt(i);
+      String one = escape(new String(Character.toChars(cp)));
+      int n = one.getBytes(StandardCharsets.UTF_8).length;
+      if (bytes + n > budget) {
+        break;
+      }
+      out.append(one);
+      bytes += n;
+      i += Character.charCount(cp);
+    }
+    return out.append(ellipsis).toString();
   }
 
   /** Undoes %XX escapes in {@code line} from {@code from} on; a broken escape is kept as it is. */

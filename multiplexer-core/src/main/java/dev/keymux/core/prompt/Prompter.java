@@ -8,7 +8,8 @@ import java.util.Optional;
  * The one way keymux asks the user anything — key passphrases, token PINs, confirmations for
  * {@code ssh-add -c} keys and policy {@code confirm} rules — so that {@code keymux.prompt} decides
  * for all of them where the question appears. Each question names the client process it is
- * asked for: a terminal prompt appears on that client's terminal.
+ * asked for: a terminal prompt appears on that client's terminal only when it is
+ * safe: a client of keymux's own user, in its terminal's foreground, not through agent forwarding.
  */
 public interface Prompter extends ConfirmPrompt {
   /**
@@ -18,10 +19,10 @@ public interface Prompter extends ConfirmPrompt {
    * @param prompt the whole question, as an askpass program shows it ("Enter PIN for 'x': ")
    * @param label the short label before a terminal's input field ("PIN:")
    */
-  Optional<byte[]> secret(long clientPid, String prompt, String label) throws InterruptedException;
+  Optional<byte[]> secret(Session session, String prompt, String label) throws InterruptedException;
 
-  /** Why nobody could be asked for this client now (for an early, clear failure), or empty. */
-  Optional<String> unavailable(long clientPid);
+  /** Why nobody could be asked for this connection now (for an early, clear failure), or empty. */
+  Optional<String> unavailable(Session session);
 
   /** Asks whether a key may be used for this connection, worded like every other confirm prompt. */
   boolean confirmUse(Session session, Collection<String> keyComments, String fingerprint);

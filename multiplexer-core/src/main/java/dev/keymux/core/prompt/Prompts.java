@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code askpass}, {@code pinentry}, {@code tty}: only that way.
  *   <li>{@code none}: nobody is asked; confirmations are refused and secrets unavailable.
  * </ul>
- * The terminal is the requesting client's when keymux's user owns it, else keymux's own (see
- * {@link Terminals}). Terminal prompts take turns: two at once would draw over each other. Every
+ * The terminal is the requesting client's when that is safe, else keymux's own (see
+ * {@link Terminals}); when neither may be asked, nobody is. Terminal prompts take turns: two at once would draw over each other. Every
  * refusal without asking is logged with the reason and what to change.
  */
 public final class Prompts implements Prompter {
@@ -93,18 +93,18 @@ public final class Prompts implements Prompter {
     return mode;
   }
 
-  private Route route(long clientPid) {
+  private Route route(Session session) {
     return switch (mode) {
       case NONE -> Route.nobody("keymux.prompt = none, so keymux asks nobody;"
           + " set keymux.prompt = auto (or askpass, pinentry, tty) to be asked");
       case ASKPASS -> askpassRoute();
       case PINENTRY -> pinentryProgram()
-          .map(program -> onTerminal(clientPid, program, ""))
+          .map(program -> onTerminal(session, program, ""))
           .orElseGet(() -> Route.nobody("keymux.prompt = pinentry, but " + PINENTRY_PROGRAM + " is not on PATH"
               + " (Debian: apt install pinentry-curses; or set keymux.prompt = tty)"));
-      case TTY -> onTerminal(clientPid, null, "");
+      case TTY -> onTerminal(session, null, "");
       case AUTO -> askpass.allowed() ? askpassRoute()
-          : onTerminal(clientPid, pinentryProgram().orElse(null),
+          : onTerminal(session, pinentryProgram().orElse(null),
               "no askpass program can run (" + askpass.describeProgram() + ") and ");
     };
   }
@@ -114,10 +114,10 @@ public final class Prompts implements Prompter {
         : Route.nobody("no askpass program can run (" + askpass.describeProgram() + ")");
   }
 
-  private Route onTerminal(long clientPid, Path pinentry, String whyNotAskpass) {
-    return terminals.find(clientPid)
+  private Route onTerminal(Session session, Path pinentry, String whyNotAskpass) {
+    return terminals.find(session)
         .map(t -> new Route(pinentry != null ? Way.PINENTRY : Way.TERMINAL, t, pinentry, null))
-        .orElseGet(() -> Route.nobody(whyNotAskpass + "there is no terminal to ask on: " + terminals.whyNone(clientPid)));
+        .orElseGet(() -> Route.nobody(whyNotAskpass + "there is no terminal to ask on: " + terminals.whyNone(session)));
   }
 
   private Optional<Path> pinentryProgram() {
@@ -134,19 +134,20 @@ public final class Prompts implements Prompter {
   }
 
   @Override
-  public Optional<String> unavailable(long clientPid) {
-    Route r = route(clientPid);
+  public Optional<String> unavailable(Session session) {
+    Route r = route(session);
     return r.way() == Way.NOBODY ? Optional.of(r.whyNot()) : Optional.empty();
   }
 
   @Override
   public boolean confirmUse(Session session, Collection<String> keyComments, String fingerprint) {
-    return confirm(session.peer().pid(), describer.apply(session).confirmQuestion(keyComments, fingerprint));
+    return confirm(session, describer.apply(session).confirmQuestion(keyComments, fingerprint));
   }
 
   @Override
-  public boolean confirm(long clientPid, String question) {
-    Route r = route(clientPid);
+  public boolean confirm(Session session, String asked) {
+    String question = Requester.printable(asked, true); // the lines of the question, nothing that moves the cursor
+    Route r = route(session);
     try {
       switch (r.way()) {
         case NOBODY -> {
@@ -169,8 +170,9 @@ public final class Prompts implements Prompter {
   }
 
   @Override
-  public Optional<byte[]> secret(long clientPid, String prompt, String label) throws InterruptedException {
-    Route r = route(clientPid);
+  public Optional<byte[]> secret(Session session, String asked, String label) throws InterruptedException {
+    String prompt = Requester.printable(asked, false);
+    Route r = route(session);
     // A terminal shows the question above its input field, so without the askpass's trailing ": ".
     String description = prompt.strip().replaceAll(":$", "");
     return switch (r.way()) {

@@ -21,6 +21,19 @@ import java.util.function.Function;
  *     when no name is known, or "" when the client named no server
  */
 public record Requester(long pid, String client, String destination, boolean forwarded, String socket) {
+  /** Host names shown for a destination; more are counted, not listed, so a question stays short. */
+  static final int MAX_HOST_NAMES = 5;
+
+  /**
+   * Names come from the client (its executable's name is settable by the process), from
+   * known_hosts and from configuration: their control characters are replaced, so that none can
+   * rewrite the question on a terminal.
+   */
+  public Requester {
+    client = printable(client, false);
+    destination = printable(destination, false);
+    socket = printable(socket, false);
+  }
 
   /**
    * The requester of {@code session}, naming its client {@code client} and its destination's host
@@ -33,7 +46,8 @@ public record Requester(long pid, String client, String destination, boolean for
       List<String> names = hostNames.apply(host);
       destination = names.isEmpty()
           ? "the host with key " + Fingerprints.sha256(host.bytes()) + " (no name for it in known_hosts)"
-          : String.join(", ", names);
+          : names.size() <= MAX_HOST_NAMES ? String.join(", ", names)
+          : String.join(", ", names.subList(0, MAX_HOST_NAMES)) + " and " + (names.size() - MAX_HOST_NAMES) + " more";
     }
     return new Requester(session.peer().pid(), client, destination, session.forwarded(), session.peer().socketName());
   }
@@ -54,11 +68,31 @@ public record Requester(long pid, String client, String destination, boolean for
     return (exeOrName.isEmpty() ? "unknown client" : exeOrName) + pidText;
   }
 
+  /**
+   * {@code text} with each control character (C0, DEL, C1) replaced by "?", line feeds kept when
+   * {@code keepLineFeeds}: for text shown on a terminal, in pinentry or in a notification, where
+   * an escape sequence or a carriage return could rewrite what the user reads.
+   */
+  public static String printable(String text, boolean keepLineFeeds) {
+    StringBuilder out = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      boolean control = (c < 0x20 && !(c == '\n' && keepLineFeeds)) || (c >= 0x7f && c <= 0x9f);
+      if (control && out == null) {
+        out = new StringBuilder(text.length()).append(text, 0, i);
+      }
+      if (out != null) {
+        out.append(control ? '?' : c);
+      }
+    }
+    return out == null ? text : out.toString();
+  }
+
   /** The key as the user knows it: its comments, or its fingerprint when it has none. */
   public static String keyLabel(Collection<String> comments, String fingerprint) {
     LinkedHashSet<String> named = new LinkedHashSet<>();
     comments.stream().filter(c -> !c.isBlank()).forEach(named::add);
-    return named.isEmpty() ? fingerprint : String.join(", ", named);
+    return printable(named.isEmpty() ? fingerprint : String.join(", ", named), false);
   }
 
   /** "CLIENT for DESTINATION[ through agent forwarding][ through socket S]", without a full stop. */

@@ -73,9 +73,14 @@ public final class SignNotifier implements AutoCloseable {
     if (runner == null) {
       return;
     }
-    String title = "Signed with " + keyLabel;
-    String body = who.requestedBy();
+    String title = Requester.printable("Signed with " + keyLabel, false);
+    String body = markupEscaped(Requester.printable(who.requestedBy(), false));
     runner.execute(() -> run(title, body));
+  }
+
+  /** The body of a notification is markup to many notification servers: names are text. */
+  static String markupEscaped(String text) {
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
   }
 
   private void run(String title, String body) {

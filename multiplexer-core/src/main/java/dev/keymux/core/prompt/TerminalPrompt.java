@@ -130,11 +130,14 @@ final class TerminalPrompt {
         .redirectError(ProcessBuilder.Redirect.DISCARD);
     try {
       Process p = pb.start();
-      byte[] out = p.getInputStream().readAllBytes();
+      // Waited for before its output is read: a stty that hangs (stopped by SIGTTOU) must not
+      // hold the terminal's turn forever. Its output (stty -g) is far smaller than a pipe's buffer.
       if (!p.waitFor(STTY_SECONDS, TimeUnit.SECONDS)) {
         p.destroyForcibly();
+        log.warn("stty on {} did not finish within {} s; killed", terminal.device(), STTY_SECONDS);
         return Optional.empty();
       }
+      byte[] out = p.getInputStream().readAllBytes();
       return p.exitValue() == 0 ? Optional.of(new String(out, StandardCharsets.UTF_8).strip()) : Optional.empty();
     } catch (IOException e) {
       return Optional.empty();

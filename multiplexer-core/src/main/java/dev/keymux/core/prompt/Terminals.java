@@ -1,5 +1,6 @@
 package dev.keymux.core.prompt;
 
+import dev.keymux.core.agent.Session;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,9 +15,19 @@ import java.util.Set;
  * Where a terminal prompt appears. keymux usually runs in the background (a systemd user
  * service) without a terminal, so the prompt goes to the terminal of the client that asked — the
  * {@code ssh} or {@code git} the user is looking at — found through its pid (SO_PEERCRED) and the
- * controlling terminal in {@code /proc/PID/stat}. Only a terminal owned by keymux's own uid is
- * used: a client of another user (an allowed uid, a scoped socket) must not be shown the question,
- * let alone answer it. Failing that, keymux's own controlling terminal (started by hand).
+ * controlling terminal in {@code /proc/PID/stat}. That terminal is used only when whatever is
+ * typed there can only reach keymux:
+ * <ul>
+ *   <li>the client runs as keymux's own uid (a client of another user, through a grant or an
+ *       allowed uid, must not see the question, let alone answer it or read the PIN) and the
+ *       terminal is owned by that uid;
+ *   <li>the request did not come through agent forwarding: the local {@code ssh -A} reads that
+ *       terminal in raw mode, so what is typed would go to the remote shell;
+ *   <li>the client is in the terminal's foreground process group: a background job
+ *       ({@code git fetch &}) shares its terminal with a shell that reads it.
+ * </ul>
+ * Failing that, keymux's own controlling terminal (started by hand), when keymux is in its
+ * foreground: reading it from the background would stop keymux (SIGTTIN).
  */
 final class Terminals {
   /** Major device numbers of Unix98 pty slaves (/dev/pts/N) and of virtual consoles and serial lines. */
@@ -43,26 +54,64 @@ final class Terminals {
     this.ownEnv = Map.copyOf(ownEnv);
   }
 
-  /** The client's terminal when keymux's uid owns it, else keymux's own, else empty. */
-  Optional<Terminal> find(long clientPid) {
-    Optional<Path> client = device(clientPid).filter(this::ownedByUs);
-    if (client.isPresent()) {
-      return Optional.of(terminal(client.get(), environment(clientPid), "the client's terminal"));
+  /** The client's terminal when it is safe to ask there (see above), else keymux's own, else empty. */
+  Optional<Terminal> find(Session session) {
+    long clientPid = session.peer().pid();
+    if (whyNotClients(session) == null) {
+      Optional<Path> client = device(clientPid);
+      if (client.isPresent()) {
+        return Optional.of(terminal(client.get(), environment(clientPid), "the client's terminal"));
+      }
     }
-    return ownDevice().map(d -> terminal(d, ownEnv, "keymux's terminal"));
+    return whyNotOwn() == null ? ownDevice().map(d -> terminal(d, ownEnv, "keymux's terminal")) : Optional.empty();
   }
 
   /** Why {@link #find} found nothing, for the log. */
-  String whyNone(long clientPid) {
-    String client;
+  String whyNone(Session session) {
+    String client = whyNotClients(session);
+    String own = whyNotOwn();
+    return (client == null ? "the client's terminal is gone" : client) + ", and "
+        + (own == null ? "keymux's own terminal is gone" : own);
+  }
+
+  /** Why the client's terminal must not be asked on, or null when it may. */
+  private String whyNotClients(Session session) {
+    long clientPid = session.peer().pid();
     if (clientPid <= 0) {
-      client = "the client's pid is unknown";
-    } else {
-      Optional<Path> d = device(clientPid);
-      client = d.isEmpty() ? "the client (pid " + clientPid + ") has no terminal"
-          : "the client's terminal " + d.get() + " does not belong to keymux's uid " + uid;
+      return "the client's pid is unknown";
     }
-    return client + ", and keymux has no terminal of its own";
+    if (session.peer().uid() != uid) {
+      return "the client (pid " + clientPid + ") runs as uid " + session.peer().uid() + ", not keymux's uid " + uid
+          + ", so its terminal is not keymux's user's to ask on";
+    }
+    if (session.forwarded()) {
+      return "the request came through agent forwarding (the local ssh reads the client's terminal, so an answer"
+          + " would go to the remote side)";
+    }
+    Optional<Path> d = device(clientPid);
+    if (d.isEmpty()) {
+      return "the client (pid " + clientPid + ") has no terminal";
+    }
+    if (!ownedByUs(d.get())) {
+      return "the client's terminal " + d.get() + " does not belong to keymux's uid " + uid;
+    }
+    if (!inForeground(clientPid)) {
+      return "the client (pid " + clientPid + ") is not in the foreground of its terminal " + d.get()
+          + " (a background job: another program reads that terminal)";
+    }
+    return null;
+  }
+
+  /** Why keymux's own terminal must not be asked on, or null when it may. */
+  private String whyNotOwn() {
+    long self = ProcessHandle.current().pid();
+    if (stat(self).map(Stat::ttyNr).orElse(0L) == 0) {
+      return "keymux has no terminal of its own";
+    }
+    if (!inForeground(self)) {
+      return "keymux runs in the background of its terminal (reading it would stop keymux)";
+    }
+    return null;
   }
 
   private static Terminal terminal(Path device, Map<String, String> env, String whose) {
@@ -81,12 +130,8 @@ final class Terminals {
   }
 
   private Optional<Path> ownDevice() {
-    long self = ProcessHandle.current().pid();
-    if (ttyNumber(self) == 0) {
-      return Optional.empty();
-    }
     // /dev/tty always names the process's own controlling terminal, even when its device is not found.
-    return device(self).or(() -> Optional.of(Path.of("/dev/tty")));
+    return device(ProcessHandle.current().pid()).or(() -> Optional.of(Path.of("/dev/tty")));
   }
 
   /** The controlling terminal of {@code pid} as a device file whose device number matches, if any. */
@@ -94,7 +139,7 @@ final class Terminals {
     if (pid <= 0) {
       return Optional.empty();
     }
-    long nr = ttyNumber(pid);
+    long nr = stat(pid).map(Stat::ttyNr).orElse(0L);
     if (nr == 0) {
       return Optional.empty();
     }
@@ -125,15 +170,23 @@ final class Terminals {
     }
   }
 
-  /** Field 7 of /proc/PID/stat (tty_nr), counted after the parenthesised name, which may hold spaces. */
-  private long ttyNumber(long pid) {
+  /** Fields 5 (pgrp), 7 (tty_nr) and 8 (tpgid: the terminal's foreground process group) of /proc/PID/stat. */
+  private record Stat(long pgrp, long ttyNr, long tpgid) {}
+
+  /** /proc/PID/stat, its fields counted after the parenthesised name, which may hold spaces. */
+  private Optional<Stat> stat(long pid) {
     try {
       String stat = Files.readString(proc.resolve(Long.toString(pid)).resolve("stat"), StandardCharsets.UTF_8);
       String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return Long.parseLong(rest[4]);
+      return Optional.of(new Stat(Long.parseLong(rest[2]), Long.parseLong(rest[4]), Long.parseLong(rest[5])));
     } catch (IOException | RuntimeException e) {
-      return 0;
+      return Optional.empty();
     }
+  }
+
+  /** True when {@code pid}'s process group is the foreground process group of its terminal. */
+  private boolean inForeground(long pid) {
+    return stat(pid).filter(s -> s.ttyNr() != 0 && s.tpgid() > 0 && s.tpgid() == s.pgrp()).isPresent();
   }
 
   /** TERM and the locale from the client's environment: the terminal is set up for those. */

@@ -33,7 +33,7 @@ class AskpassTest {
   void anAskpassThatPrintsNoAndExitsZeroIsARefusal() throws Exception {
     Path no = dev.keymux.testing.Askpass.answering(dir, "no");
     assertFalse(new Askpass(env(no, "DISPLAY", ":0"), T).confirm("Allow use of key k?"));
-    assertFalse(Prompts.askpassOnly(env(no, "DISPLAY", ":0"), T).confirm(-1, "Allow use of key k?"));
+    assertFalse(Prompts.askpassOnly(env(no, "DISPLAY", ":0"), T).confirm(dev.keymux.core.agent.Session.local(), "Allow use of key k?"));
   }
 
   @ParameterizedTest(name = "answer [{0}] exit {1} -> {2}")

@@ -49,4 +49,46 @@ class RequesterTest {
     assertEquals("Allow use of key SHA256:k?\nKey fingerprint SHA256:k.\nRequested by unknown client (destination unknown).",
         r.confirmQuestion(List.of(), "SHA256:k"));
   }
+
+  @Test
+  void controlCharactersInNamesCannotRewriteTheQuestion() {
+    // A process names itself (prctl PR_SET_NAME, argv[0]); escape sequences, CR and C1 controls must not reach a terminal.
+    String client = "ssh\r\u001b[2K\u001b[1AAllow use of key harmless?\u009b2J\u007f (pid 9)";
+    Requester r = Requester.of(session("sock\u001b]0;x\u0007", binding(false)), client, host -> List.of("evil\nhost"));
+    String q = r.confirmQuestion(List.of("key\u001b[8m"), "SHA256:k");
+    assertEquals("Allow use of key key?[8m?\nKey fingerprint SHA256:k.\n"
+        + "Requested by ssh??[2K?[1AAllow use of key harmless??2J? (pid 9) for evil?host through socket sock?]0;x?.", q);
+    assertEquals(2, q.chars().filter(c -> c == '\n').count(), "only the question's own line feeds are left");
+    assertTrue(q.chars().noneMatch(c -> (c < 0x20 && c != '\n') || (c >= 0x7f && c <= 0x9f)), q);
+  }
+
+  @Test
+  void printableKeepsLineFeedsOnlyWhenAskedAndLeavesOtherTextAlone() {
+    assertEquals("a\nb?c?d", Requester.printable("a\nb\tc\u0085d", true));
+    assertEquals("a?b", Requester.printable("a\nb", false));
+    assertEquals("Grüße – ok", Requester.printable("Grüße – ok", false));
+  }
+
+  @Test
+  void manyHostNamesAreCountedNotListed() {
+    List<String> names = java.util.stream.IntStream.rangeClosed(1, 40).mapToObj(i -> "host" + i + ".example").toList();
+    Requester r = Requester.of(session(Peer.MAIN_SOCKET, binding(false)), "ssh (pid 9)", host -> names);
+    assertEquals("host1.example, host2.example, host3.example, host4.example, host5.example and 35 more", r.destination());
+  }
+
+  @Test
+  void notificationBodiesEscapeMarkup() {
+    assertEquals("a &lt;b&gt;x&lt;/b&gt; &amp;amp; c", SignNotifier.markupEscaped("a <b>x</b> &amp; c"));
+  }
+
+  @Test
+  void aLongPinentryDescriptionIsCutToFitOneAssuanLine() {
+    String question = "Allow use of key k?\nRequested by ssh for " + "h%ö.example, ".repeat(200);
+    String line = "SETDESC " + Pinentry.escapeWithin(question, Pinentry.MAX_LINE - "SETDESC \n".length()) + "\n";
+    int bytes = line.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    assertTrue(bytes <= Pinentry.MAX_LINE && bytes > Pinentry.MAX_LINE - 10, "fills the line without passing it: " + bytes);
+    assertTrue(line.startsWith("SETDESC Allow use of key k?%0ARequested by ssh for h%25ö.example"), line);
+    assertTrue(line.endsWith("…\n"), line);
+    assertEquals("short %25", Pinentry.escapeWithin("short %", 100), "what fits is only escaped");
+  }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.keymux.core.agent.Peer;
 import dev.keymux.core.agent.Session;
+import dev.keymux.core.agent.SessionBinding;
 import dev.keymux.core.server.Posix;
 import dev.keymux.testing.Proc;
 import dev.keymux.testing.RealComponents;
@@ -33,6 +34,8 @@ class TerminalPromptsTest {
   @TempDir Path dir;
   Tmux tmux;
   long client;
+  /** A connection from the pane's process, of keymux's own uid, not forwarded. */
+  Session session;
 
   static void requireTerminal() {
     RealComponents.require("tty", Tmux.available() && Files.isExecutable(PINENTRY),
@@ -44,6 +47,7 @@ class TerminalPromptsTest {
     requireTerminal();
     tmux = Tmux.start(dir, Map.of("PATH", "/usr/bin:/bin", "TERM", "xterm"), "exec sleep 600");
     client = tmux.panePid();
+    session = new Session(new Peer(client, Posix.currentUid(), 0, Peer.MAIN_SOCKET));
   }
 
   @AfterEach
@@ -67,7 +71,7 @@ class TerminalPromptsTest {
   void pinentryShowsTheWholeQuestionOnTheClientsTerminalAndOkAllows() throws Exception {
     Prompts p = prompts(PromptMode.PINENTRY, "/usr/bin:/bin");
     String question = "Allow use of key work laptop?\nKey fingerprint SHA256:abc%2Bdef.\nRequested by /usr/bin/ssh (pid 7) for 100% host.example.";
-    CompletableFuture<Boolean> answer = CompletableFuture.supplyAsync(() -> p.confirm(client, question));
+    CompletableFuture<Boolean> answer = CompletableFuture.supplyAsync(() -> p.confirm(session, question));
     String screen = tmux.waitFor("Requested by /usr/bin/ssh (pid 7) for 100% host.example.");
     assertTrue(screen.contains("Allow use of key work laptop?"), screen);
     assertTrue(screen.contains("Key fingerprint SHA256:abc%2Bdef."), "a literal % survives Assuan's escaping:\n" + screen);
@@ -79,7 +83,7 @@ class TerminalPromptsTest {
   @Test
   void pinentryCancelRefuses() throws Exception {
     Prompts p = prompts(PromptMode.PINENTRY, "/usr/bin:/bin");
-    CompletableFuture<Boolean> answer = CompletableFuture.supplyAsync(() -> p.confirm(client, "Allow use of key k?"));
+    CompletableFuture<Boolean> answer = CompletableFuture.supplyAsync(() -> p.confirm(session, "Allow use of key k?"));
     tmux.waitFor("<Cancel>");
     tmux.keys("Tab", "Enter");
     assertFalse(within(answer));
@@ -102,14 +106,14 @@ class TerminalPromptsTest {
   @Test
   void plainPromptConfirmsOnlyOnYes() throws Exception {
     Prompts p = prompts(PromptMode.TTY, "/usr/bin:/bin");
-    CompletableFuture<Boolean> yes = CompletableFuture.supplyAsync(() -> p.confirm(client, "Allow use of key k?\nKey fingerprint F."));
+    CompletableFuture<Boolean> yes = CompletableFuture.supplyAsync(() -> p.confirm(session, "Allow use of key k?\nKey fingerprint F."));
     String screen = tmux.waitFor("Allow? [y/N]");
     assertTrue(screen.contains("keymux: Allow use of key k?") && screen.contains("Key fingerprint F."), screen);
     tmux.type("y");
     tmux.keys("Enter");
     assertTrue(within(yes));
 
-    CompletableFuture<Boolean> no = CompletableFuture.supplyAsync(() -> p.confirm(client, "Allow use of key second?"));
+    CompletableFuture<Boolean> no = CompletableFuture.supplyAsync(() -> p.confirm(session, "Allow use of key second?"));
     tmux.waitFor("Allow use of key second?");
     tmux.type("sure");
     tmux.keys("Enter");
@@ -134,14 +138,14 @@ class TerminalPromptsTest {
   @Test
   void autoWithoutADisplayUsesPinentryWhenInstalledAndThePlainPromptWhenNot() throws Exception {
     CompletableFuture<Boolean> withPinentry = CompletableFuture.supplyAsync(
-        () -> prompts(PromptMode.AUTO, "/usr/bin:/bin").confirm(client, "Allow use of key one?"));
+        () -> prompts(PromptMode.AUTO, "/usr/bin:/bin").confirm(session, "Allow use of key one?"));
     tmux.waitFor("<Cancel>");
     tmux.keys("Enter");
     assertTrue(within(withPinentry));
 
     Path bin = Files.createDirectories(dir.resolve("bin-without-pinentry"));
     CompletableFuture<Boolean> plain = CompletableFuture.supplyAsync(
-        () -> prompts(PromptMode.AUTO, bin.toString()).confirm(client, "Allow use of key two?"));
+        () -> prompts(PromptMode.AUTO, bin.toString()).confirm(session, "Allow use of key two?"));
     String screen = tmux.waitFor("Allow? [y/N]");
     assertFalse(screen.contains("<Cancel>"), screen);
     tmux.type("yes");
@@ -153,21 +157,94 @@ class TerminalPromptsTest {
   void aTerminalOfAnotherUserIsNeverUsed() throws Exception {
     Path tty = tmux.paneTty();
     Terminals terminals = new Terminals(Path.of("/proc"), Posix.currentUid(), Map.of());
-    assertEquals(Optional.of(tty), terminals.find(client).map(Terminals.Terminal::device), "ours: used");
+    assertEquals(Optional.of(tty), terminals.find(session).map(Terminals.Terminal::device), "ours: used");
     assertTrue(Posix.currentUid() == 0, "changing a terminal's owner needs root (the tests run as root)");
     Files.setAttribute(tty, "unix:uid", 65534);
-    Optional<Terminals.Terminal> found = terminals.find(client);
+    Optional<Terminals.Terminal> found = terminals.find(session);
     assertNotEquals(Optional.of(tty), found.map(Terminals.Terminal::device), "another uid's terminal is not ours to ask on");
     if (found.isEmpty()) { // keymux itself has no terminal here: nobody can be asked, and the log says why
-      assertTrue(terminals.whyNone(client).contains(tty + " does not belong to keymux's uid"), terminals.whyNone(client));
+      assertTrue(terminals.whyNone(session).contains(tty + " does not belong to keymux's uid"), terminals.whyNone(session));
     }
+  }
+
+  /**
+   * Asserts that {@code from} is not asked on the pane's terminal and that the reason names
+   * {@code why}; when keymux (the test JVM) has no terminal of its own, that nobody is asked at all.
+   */
+  private void notAskedOnThePane(Session from, String why) throws Exception {
+    Path tty = tmux.paneTty();
+    Terminals terminals = new Terminals(Path.of("/proc"), Posix.currentUid(), Map.of());
+    Optional<Terminals.Terminal> found = terminals.find(from);
+    assertNotEquals(Optional.of(tty), found.map(Terminals.Terminal::device), "the pane's terminal is not asked on");
+    assertTrue(terminals.whyNone(from).contains(why), terminals.whyNone(from));
+    if (found.isEmpty()) {
+      Prompts p = prompts(PromptMode.TTY, "/usr/bin:/bin");
+      assertTrue(p.unavailable(from).orElseThrow().contains(why), p.unavailable(from).orElseThrow());
+      assertFalse(within(CompletableFuture.supplyAsync(() -> p.confirm(from, "Allow use of key refused?"))));
+      assertFalse(tmux.screen().contains("Allow use of key refused?"), "nothing was shown");
+    }
+  }
+
+  @Test
+  void aBackgroundJobIsNotAskedOnItsTerminalButTheForegroundIs() throws Exception {
+    tmux.close();
+    // set -m: the job gets its own process group, which is not the terminal's foreground group
+    tmux = Tmux.start(Files.createDirectories(dir.resolve("with-job")), Map.of("PATH", "/usr/bin:/bin", "TERM", "xterm"),
+        "set -m; sleep 300 & exec sleep 600");
+    long foreground = tmux.panePid();
+    ProcessHandle job = null;
+    for (int i = 0; job == null && i < 100; i++) {
+      job = ProcessHandle.of(foreground).flatMap(h -> h.children().findFirst()).orElse(null);
+      Thread.sleep(job == null ? 50 : 0);
+    }
+    assertNotNull(job, "the pane started its background job");
+    try {
+      notAskedOnThePane(new Session(new Peer(job.pid(), Posix.currentUid(), 0, Peer.MAIN_SOCKET)),
+          "(pid " + job.pid() + ") is not in the foreground of its terminal " + tmux.paneTty());
+
+      Prompts p = prompts(PromptMode.TTY, "/usr/bin:/bin");
+      Session inFront = new Session(new Peer(foreground, Posix.currentUid(), 0, Peer.MAIN_SOCKET));
+      CompletableFuture<Boolean> answer = CompletableFuture.supplyAsync(() -> p.confirm(inFront, "Allow use of key k?"));
+      tmux.waitFor("Allow? [y/N]");
+      tmux.type("y");
+      tmux.keys("Enter");
+      assertTrue(within(answer), "the foreground process of the same terminal is asked");
+    } finally {
+      job.destroy();
+    }
+  }
+
+  @Test
+  void aRequestThroughAgentForwardingIsNotAskedOnTheClientsTerminal() throws Exception {
+    Session forwarded = new Session(new Peer(client, Posix.currentUid(), 0, Peer.MAIN_SOCKET));
+    forwarded.addBinding(new SessionBinding(RequesterTest.HOST, new byte[] {1}, true, new byte[0]));
+    notAskedOnThePane(forwarded, "came through agent forwarding");
+  }
+
+  @Test
+  void aClientOfAnotherUidIsNotAskedOnItsTerminalEvenWhenTheTerminalIsOurs() throws Exception {
+    assertEquals(Optional.of(Posix.currentUid()), Optional.ofNullable(Files.getAttribute(tmux.paneTty(), "unix:uid")),
+        "the pane's terminal is keymux's user's");
+    notAskedOnThePane(new Session(new Peer(client, 65534, 65534, "granted")), "runs as uid 65534, not keymux's uid");
+  }
+
+  @Test
+  void aQuestionLongerThanAnAssuanLineIsStillShownByPinentry() throws Exception {
+    Prompts p = prompts(PromptMode.PINENTRY, "/usr/bin:/bin");
+    String question = "Allow use of key long?\nRequested by ssh for " + "host-with-a-long-name.example, ".repeat(60) + "last.";
+    CompletableFuture<Boolean> answer = CompletableFuture.supplyAsync(() -> p.confirm(session, question));
+    String screen = tmux.waitFor("<Cancel>");
+    assertTrue(screen.contains("Allow use of key long?"), screen);
+    assertFalse(screen.contains("last."), "cut short:\n" + screen);
+    tmux.keys("Enter");
+    assertTrue(within(answer));
   }
 
   @Test
   void noneAsksNobodyAndSaysHowToChangeThat() {
     Prompts p = prompts(PromptMode.NONE, "/usr/bin:/bin");
-    assertFalse(p.confirm(client, "Allow use of key k?"));
-    String why = p.unavailable(client).orElseThrow();
+    assertFalse(p.confirm(session, "Allow use of key k?"));
+    String why = p.unavailable(session).orElseThrow();
     assertTrue(why.contains("keymux.prompt = none") && why.contains("set keymux.prompt = auto"), why);
     assertFalse(tmux.screen().contains("Allow use of key"), "nothing was shown");
   }
@@ -175,7 +252,7 @@ class TerminalPromptsTest {
   @Test
   void confirmUseNamesKeyClientAndDestinationOnTheTerminal() throws Exception {
     Prompts p = new Prompts(PromptMode.TTY, Map.of("PATH", "/usr/bin:/bin"), T, Requester::basic);
-    Session session = new Session(new Peer(client, 0, 0, "container"));
+    Session session = new Session(new Peer(client, Posix.currentUid(), 0, "container"));
     CompletableFuture<Boolean> answer = CompletableFuture.supplyAsync(
         () -> p.confirmUse(session, List.of("deploy key"), "SHA256:xyz"));
     String screen = tmux.waitFor("Allow? [y/N]");
@@ -190,7 +267,7 @@ class TerminalPromptsTest {
 
   private Optional<byte[]> secret(Prompts p, String prompt) {
     try {
-      return p.secret(client, prompt, prompt.startsWith("Enter PIN") ? "PIN:" : "Passphrase:");
+      return p.secret(session, prompt, prompt.startsWith("Enter PIN") ? "PIN:" : "Passphrase:");
     } catch (InterruptedException e) {
       throw new IllegalStateException(e);
     }
