@@ -11,6 +11,7 @@ import dev.keymux.core.wire.AgentResponse;
 import dev.keymux.core.wire.ProtocolException;
 import dev.keymux.core.wire.SshReader;
 import java.io.IOException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -243,7 +244,8 @@ final class DoctorCommand implements Callable<Integer> {
    * Whether SSH_AUTH_SOCK reaches commands run with sudo. Dropping it is sudo's default and may be
    * wanted, and keymux offers narrower ways than keeping it for every sudo call: so this is a
    * note, never a problem. sudoers is usually readable by root only; then {@code sudo -n -l} is
-   * asked, which lists the defaults without a password only where sudo needs none.
+   * asked, which lists the defaults without a password only where sudo needs none — but only of a
+   * member of the usual admin groups, since sudo may report anyone else as an incident.
    */
   private void checkSudo() {
     Path sudoers = systemRoot.resolve("etc/sudoers");
@@ -255,6 +257,13 @@ final class DoctorCommand implements Callable<Integer> {
     try {
       v = Sudoers.read(sudoers, systemRoot, System.getProperty("user.name"), hostName());
     } catch (IOException e) {
+      if (!mayAdminister(Commands.run(SUDO_TIMEOUT, List.of("id", "-Gn")).output())) {
+        // asking sudo as a user it does not know may log or mail "user NOT in sudoers"
+        report.note("cannot tell whether sudo keeps SSH_AUTH_SOCK without reading sudoers (" + e.getMessage()
+                + "); you are in none of the groups sudo, wheel or admin, so keymux does not ask sudo",
+            "check: sudo -l | grep SSH_AUTH_SOCK");
+        return;
+      }
       Commands.Outcome list = Commands.run(SUDO_TIMEOUT, List.of("sudo", "-n", "-l"));
       v = list.ok() ? Sudoers.fromSudoList(list.output()) : null;
       if (v == null) {
@@ -278,6 +287,16 @@ final class DoctorCommand implements Callable<Integer> {
         "for one command: sudo SSH_AUTH_SOCK=\"$SSH_AUTH_SOCK\" git fetch   (keymux lets root use its main socket)",
         "narrower, some keys for a while: keymux grant --uid 0 --keys PATTERN --for 10m, then sudo SSH_AUTH_SOCK=<the socket it "
             + "prints> git fetch");
+  }
+
+  /** Whether {@code id -Gn}'s answer names one of the groups distributions give sudo rights: sudo, wheel, admin. */
+  static boolean mayAdminister(String groupNames) {
+    for (String g : groupNames.strip().split("\\s+")) {
+      if (g.equals("sudo") || g.equals("wheel") || g.equals("admin")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** This host's name for {@code Defaults@host}, without asking DNS. */
@@ -338,17 +357,19 @@ final class DoctorCommand implements Callable<Integer> {
     Path tmp = Path.of(env.getOrDefault("TMPDIR", "/tmp"));
     try (DirectoryStream<Path> dirs = Files.newDirectoryStream(tmp, "ssh-*")) {
       for (Path d : dirs) {
-        if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS) || (Integer) Files.getAttribute(d, "unix:uid") != uid) {
-          continue;
-        }
-        try (DirectoryStream<Path> socks = Files.newDirectoryStream(d, "agent.*")) {
-          socks.forEach(found::add);
-        } catch (IOException ignored) {
-          // unreadable: not ours to judge
+        try {
+          if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS) || (Integer) Files.getAttribute(d, "unix:uid") != uid) {
+            continue;
+          }
+          try (DirectoryStream<Path> socks = Files.newDirectoryStream(d, "agent.*")) {
+            socks.forEach(found::add);
+          }
+        } catch (IOException | DirectoryIteratorException ignored) {
+          // gone since the listing, or unreadable: not ours to judge; the other directories still count
         }
       }
-    } catch (IOException ignored) {
-      // no such directory
+    } catch (IOException | DirectoryIteratorException ignored) {
+      // no such directory, or it went unreadable while listed
     }
     List<Path> candidates = new ArrayList<>();
     if (!xdg.isEmpty()) {

@@ -4,11 +4,8 @@ import dev.keymux.config.KeymuxSettings;
 import dev.keymux.core.server.Posix;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -16,7 +13,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code keymux env}: prints the line that points SSH_AUTH_SOCK at keymux, for
- * {@code eval "$(keymux env)"} (or {@code keymux env | source} in fish) in a shell profile. With
+ * {@code eval "$(keymux env)"} (or {@code keymux env | source} in fish, {@code eval "`keymux env`"} in
+ * csh) in a shell profile. With
  * the default socket path the line is guarded so a login without XDG_RUNTIME_DIR (ssh before any
  * graphical login) still works.
  */
@@ -25,55 +23,72 @@ import picocli.CommandLine.Model.CommandSpec;
 final class EnvCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--shell", paramLabel = "SHELL", description = "sh, bash, dash, zsh or fish; guessed from $SHELL (sh when unset).")
+  @Option(names = "--shell", paramLabel = "SHELL",
+      description = "fish, csh or tcsh; any other name (sh, bash, dash, zsh, ksh, mksh, ash, ...) gets POSIX syntax. "
+          + "Guessed from $SHELL (sh when unset).")
   String shell;
 
   @Option(names = "--config", paramLabel = "FILE", description = "keymux configuration file.")
   Path config;
 
   /**
-   * The shells whose syntax keymux prints. All but fish share the POSIX line; csh and tcsh are
-   * left out on purpose (no functions, different quoting), with a clear refusal.
+   * The syntax keymux prints: POSIX for every shell but fish and the C shells, so a login shell
+   * keymux has never heard of (ksh, mksh, busybox sh, yash) still gets a working line. The csh
+   * line is meant for {@code eval "`keymux env`"} (the double quotes keep blanks in a path) or
+   * for ~/.cshrc as it is, as {@code ssh-agent -c} does.
    */
   enum Shell {
-    SH, BASH, DASH, ZSH, FISH;
+    POSIX, FISH, CSH;
 
-    static final String SUPPORTED = Arrays.stream(values()).map(s -> s.name().toLowerCase(Locale.ROOT))
-        .collect(Collectors.joining(", "));
-
-    /** The shell named by {@code --shell}, or else by $SHELL, or sh; a UserError for any other shell. */
+    /** The shell named by {@code --shell}, or else by $SHELL, or POSIX. */
     static Shell chosen(String option, Map<String, String> env) {
-      if (option != null) {
-        return named(option, "--shell " + option);
-      }
-      String login = env.getOrDefault("SHELL", "");
-      return login.isEmpty() ? SH : named(login, "$SHELL=" + login + "; choose one with --shell");
+      return named(option != null ? option : env.getOrDefault("SHELL", ""));
     }
 
-    /** By name or path ({@code /usr/bin/zsh}). */
-    private static Shell named(String nameOrPath, String where) {
-      String name = Path.of(nameOrPath).getFileName() == null ? "" : Path.of(nameOrPath).getFileName().toString();
-      for (Shell s : values()) {
-        if (s.name().toLowerCase(Locale.ROOT).equals(name)) {
-          return s;
-        }
-      }
-      throw new Main.UserError("unsupported shell '" + name + "' (" + where + "); supported: " + SUPPORTED);
+    /** By name or path ({@code /usr/bin/fish}, {@code -tcsh} as login shells see it). */
+    static Shell named(String nameOrPath) {
+      int slash = nameOrPath.lastIndexOf('/');
+      String name = nameOrPath.substring(slash + 1).replaceFirst("^-", "");
+      return switch (name) {
+        case "fish" -> FISH;
+        case "csh", "tcsh" -> CSH;
+        default -> POSIX;
+      };
     }
 
-    boolean fish() {
-      return this == FISH;
+    /** Where the line goes, for {@code keymux install}'s advice. */
+    String profiles() {
+      return switch (this) {
+        case FISH -> "~/.config/fish/config.fish";
+        case CSH -> "~/.cshrc or ~/.tcshrc";
+        case POSIX -> "~/.profile, ~/.bashrc, ~/.zshrc or ~/.kshrc";
+      };
     }
 
-    /** {@code s} as one word: POSIX single quotes, or fish's, which know {@code \'} and {@code \\}. */
+    /**
+     * {@code s} as one word: POSIX single quotes; fish's, which know {@code \'} and {@code \\}; or
+     * csh's, where {@code !} needs a backslash even inside quotes and a newline cannot be quoted.
+     */
     String quote(String s) {
-      return fish() ? "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'" : "'" + s.replace("'", "'\\''") + "'";
+      return switch (this) {
+        case FISH -> "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
+        case POSIX -> "'" + s.replace("'", "'\\''") + "'";
+        case CSH -> {
+          if (s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0) {
+            throw new Main.UserError("a socket path with a line break cannot be written for csh; choose another keymux.socket.path");
+          }
+          yield "'" + s.replace("'", "'\\''").replace("!", "\\!") + "'";
+        }
+      };
     }
 
     /** The line that exports SSH_AUTH_SOCK=path. */
     String exportLine(Path socket) {
-      return fish() ? "set -gx SSH_AUTH_SOCK " + quote(socket.toString()) + ";"
-          : "SSH_AUTH_SOCK=" + quote(socket.toString()) + "; export SSH_AUTH_SOCK;";
+      return switch (this) {
+        case FISH -> "set -gx SSH_AUTH_SOCK " + quote(socket.toString()) + ";";
+        case CSH -> "setenv SSH_AUTH_SOCK " + quote(socket.toString()) + ";";
+        case POSIX -> "SSH_AUTH_SOCK=" + quote(socket.toString()) + "; export SSH_AUTH_SOCK;";
+      };
     }
 
     /**
@@ -82,13 +97,19 @@ final class EnvCommand implements Callable<Integer> {
      */
     String defaultSocketLine() {
       String fallback = quote("/tmp/keymux-" + Posix.currentUid() + "/agent.sock");
-      if (fish()) {
+      return switch (this) {
         // fish's `set` keeps the status of the `test` before it; an if without else ends with 0.
-        return "set -gx SSH_AUTH_SOCK " + fallback + "; if test -n \"$XDG_RUNTIME_DIR\"; "
+        case FISH -> "set -gx SSH_AUTH_SOCK " + fallback + "; if test -n \"$XDG_RUNTIME_DIR\"; "
             + "set -gx SSH_AUTH_SOCK \"$XDG_RUNTIME_DIR/keymux/agent.sock\"; end;";
-      }
-      return "if [ -n \"${XDG_RUNTIME_DIR:-}\" ]; then SSH_AUTH_SOCK=\"$XDG_RUNTIME_DIR/keymux/agent.sock\"; "
-          + "else SSH_AUTH_SOCK=" + fallback + "; fi; export SSH_AUTH_SOCK;";
+        // csh substitutes a one-line if's whole command before testing, so $XDG_RUNTIME_DIR must
+        // not appear where it may be unset: printenv reads it, empty when unset; each later
+        // command is substituted when it runs, so it sees the value set before it.
+        case CSH -> "setenv SSH_AUTH_SOCK \"`printenv XDG_RUNTIME_DIR`\"; "
+            + "if ( \"$SSH_AUTH_SOCK\" != \"\" ) setenv SSH_AUTH_SOCK \"$SSH_AUTH_SOCK/keymux/agent.sock\"; "
+            + "if ( \"$SSH_AUTH_SOCK\" == \"\" ) setenv SSH_AUTH_SOCK " + fallback + ";";
+        case POSIX -> "if [ -n \"${XDG_RUNTIME_DIR:-}\" ]; then SSH_AUTH_SOCK=\"$XDG_RUNTIME_DIR/keymux/agent.sock\"; "
+            + "else SSH_AUTH_SOCK=" + fallback + "; fi; export SSH_AUTH_SOCK;";
+      };
     }
   }
 

@@ -50,7 +50,8 @@ final class InstallCommand implements Callable<Integer> {
   @Option(names = "--no-enable", description = "Write the files but do not run systemctl (no user session, a container).")
   boolean noEnable;
 
-  @Option(names = "--shell", paramLabel = "SHELL", description = "Shell of the printed line: sh, bash, dash, zsh or fish; guessed from $SHELL (sh when unset).")
+  @Option(names = "--shell", paramLabel = "SHELL", description = "Shell of the printed line: fish, csh or tcsh; any other name gets POSIX syntax. "
+      + "Guessed from $SHELL (sh when unset).")
   String shell;
 
   @Override
@@ -58,7 +59,7 @@ final class InstallCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     Map<String, String> env = System.getenv();
-    EnvCommand.Shell sh = EnvCommand.Shell.chosen(shell, env); // an unsupported shell is refused before anything is written
+    EnvCommand.Shell sh = EnvCommand.Shell.chosen(shell, env);
     Path units = UserUnits.unitDirectory(env);
     Path socketUnit = units.resolve(UserUnits.SOCKET);
     Path serviceUnit = units.resolve(UserUnits.SERVICE);
@@ -113,7 +114,7 @@ final class InstallCommand implements Callable<Integer> {
       }
     }
     out.println();
-    out.println("Add this line to your shell profile (~/.profile, ~/.bashrc, ~/.zshrc or config.fish):");
+    out.println("Add this line to your shell profile (" + sh.profiles() + "):");
     out.println(sh.defaultSocketLine());
     return status;
   }

@@ -177,7 +177,9 @@ final class SocketReach {
   /**
    * {@code keymux doctor --container IMAGE}: really runs {@code ssh-add -l} in a container of
    * IMAGE for every peer the socket admits, with the socket's directory mounted as documented and
-   * no network. Exit 0 (keys) or 1 (no keys) means the agent answered.
+   * no network. Only exit 0 (keys) or 1 with "The agent has no identities." means the agent
+   * answered: ssh-add exits 1 too when the connection is closed before an answer ("error
+   * fetching identities"), which is how keymux turns away a peer it does not admit.
    */
   void tryContainer(SocketSettings s, String image) {
     List<String> users = new ArrayList<>();
@@ -196,17 +198,33 @@ final class SocketReach {
           "-e", "SSH_AUTH_SOCK=" + MOUNT + "/" + s.path().getFileName(), image, "ssh-add", "-l");
       Commands.Outcome r = Commands.run(CONTAINER_TIMEOUT, cmd);
       String what = "scoped socket " + s.name() + " in a container of " + image + " as --user " + user;
-      if (r.exitCode() == 0 || r.exitCode() == 1) {
-        long keys = r.exitCode() == 0 ? r.output().lines().filter(l -> !l.isBlank()).count() : 0;
+      Long keys = answeredKeys(r);
+      if (keys != null) {
         report.ok(what + ": the agent answers (" + keys + " key(s))");
-      } else if (r.exitCode() == 2) {
-        report.problem(what + ": ssh-add -l says: " + r.firstLine(),
-            "see the check of scoped socket " + s.name() + " above; is keymux running (keymux serve)?");
+      } else if (r.exitCode() == 1 || r.exitCode() == 2) {
+        report.problem(what + ": ssh-add -l says: " + r.output().strip().lines().collect(Collectors.joining("; ")),
+            "see the check of scoped socket " + s.name() + " above; is keymux running (keymux serve)?",
+            "keymux closes connections from uids the socket does not admit, and sees the host's uid: with userns-remap "
+                + "or rootless Docker a container's uid is another one on the host (check: ps -o uid= -p <pid> on the host)");
       } else {
         report.problem(what + ": docker could not run it: " + r.firstLine(),
             "make sure the Docker engine runs (docker version) and the image exists locally (docker image ls " + image + ")");
       }
     }
+  }
+
+  /**
+   * How many keys {@code ssh-add -l} listed when the agent answered, 0 for "The agent has no
+   * identities."; null when it did not answer (a refused or broken connection exits 1 too).
+   */
+  static Long answeredKeys(Commands.Outcome r) {
+    if (r.exitCode() == 0) {
+      return r.output().lines().filter(l -> l.matches("\\d+ \\S+:\\S+ .*")).count();
+    }
+    if (r.exitCode() == 1 && r.output().contains("The agent has no identities.")) {
+      return 0L;
+    }
+    return null;
   }
 
   /** User and group lookups through getent and id, so NSS sources (LDAP, systemd-homed) count too. */

@@ -57,19 +57,39 @@ class MainTest {
   }
 
   @Test
-  void envRefusesShellsItCannotWriteForAndNamesTheSupportedOnes() {
-    Run r = run("env", "--shell", "tcsh");
-    assertEquals(1, r.exit(), r.out());
-    assertEquals("keymux: unsupported shell 'tcsh' (--shell tcsh); supported: sh, bash, dash, zsh, fish", r.err().strip());
-    assertEquals("", r.out(), "nothing to eval");
+  void envPrintsCshSyntaxForCshAndTcsh() {
+    for (String csh : new String[] {"csh", "tcsh", "/bin/tcsh"}) {
+      Run r = run("env", "--shell", csh);
+      assertEquals(0, r.exit(), r.err());
+      assertTrue(r.out().startsWith("setenv SSH_AUTH_SOCK "), csh + ": " + r.out());
+      assertFalse(r.out().contains("export"), r.out());
+    }
+  }
+
+  @Test
+  void envGivesEveryOtherShellPosixSyntax() {
+    for (String other : new String[] {"ksh", "mksh", "ash", "yash", "busybox", "/usr/local/bin/oksh"}) {
+      Run r = run("env", "--shell", other);
+      assertEquals(0, r.exit(), other + ": " + r.err());
+      assertTrue(r.out().contains("; export SSH_AUTH_SOCK;"), other + ": " + r.out());
+    }
   }
 
   @Test
   void envGuessesTheShellFromTheLoginShellsPath() {
-    assertEquals(EnvCommand.Shell.ZSH, EnvCommand.Shell.chosen(null, java.util.Map.of("SHELL", "/usr/bin/zsh")));
-    assertEquals(EnvCommand.Shell.SH, EnvCommand.Shell.chosen(null, java.util.Map.of()));
-    assertEquals(EnvCommand.Shell.DASH, EnvCommand.Shell.chosen("dash", java.util.Map.of("SHELL", "/bin/csh")), "--shell wins");
-    Main.UserError e = assertThrows(Main.UserError.class, () -> EnvCommand.Shell.chosen(null, java.util.Map.of("SHELL", "/bin/csh")));
-    assertTrue(e.getMessage().contains("$SHELL=/bin/csh; choose one with --shell"), e.getMessage());
+    assertEquals(EnvCommand.Shell.FISH, EnvCommand.Shell.chosen(null, java.util.Map.of("SHELL", "/usr/bin/fish")));
+    assertEquals(EnvCommand.Shell.CSH, EnvCommand.Shell.chosen(null, java.util.Map.of("SHELL", "/bin/csh")));
+    assertEquals(EnvCommand.Shell.CSH, EnvCommand.Shell.chosen(null, java.util.Map.of("SHELL", "-tcsh")));
+    assertEquals(EnvCommand.Shell.POSIX, EnvCommand.Shell.chosen(null, java.util.Map.of("SHELL", "/bin/ksh")));
+    assertEquals(EnvCommand.Shell.POSIX, EnvCommand.Shell.chosen(null, java.util.Map.of("SHELL", "/usr/bin/zsh")));
+    assertEquals(EnvCommand.Shell.POSIX, EnvCommand.Shell.chosen(null, java.util.Map.of()));
+    assertEquals(EnvCommand.Shell.POSIX, EnvCommand.Shell.chosen("dash", java.util.Map.of("SHELL", "/bin/csh")), "--shell wins");
+    assertEquals(EnvCommand.Shell.FISH, EnvCommand.Shell.chosen("fish", java.util.Map.of("SHELL", "/bin/ksh")), "--shell wins");
+  }
+
+  @Test
+  void cshRefusesAPathWithALineBreakItCannotQuote() {
+    Main.UserError e = assertThrows(Main.UserError.class, () -> EnvCommand.Shell.CSH.exportLine(java.nio.file.Path.of("/tmp/a\nb/s")));
+    assertTrue(e.getMessage().contains("line break"), e.getMessage());
   }
 }

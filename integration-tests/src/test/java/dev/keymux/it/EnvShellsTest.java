@@ -19,9 +19,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The line {@code keymux env} prints, evaluated as a shell profile does it, in the real shells:
- * {@code eval "$(keymux env)"} in bash, dash and zsh, {@code keymux env | source} in fish — in an
- * {@code env -i} environment with XDG_RUNTIME_DIR set, empty or unset (ssh before any graphical
- * login), and with a configured socket path that needs quoting.
+ * {@code eval "$(keymux env)"} in bash, dash, zsh, mksh and ksh (a name keymux does not know,
+ * which gets POSIX syntax), {@code keymux env | source} in fish, {@code eval "`keymux env`"} in
+ * tcsh — in an {@code env -i} environment with XDG_RUNTIME_DIR set, empty or unset (ssh before
+ * any graphical login), and with a configured socket path that needs quoting.
  */
 class EnvShellsTest {
   static final Duration T = Duration.ofSeconds(60);
@@ -32,6 +33,9 @@ class EnvShellsTest {
     SHELLS.put("dash", "/usr/bin/dash");
     SHELLS.put("zsh", "/usr/bin/zsh");
     SHELLS.put("fish", "/usr/bin/fish");
+    SHELLS.put("mksh", "/usr/bin/mksh");
+    SHELLS.put("ksh", "/usr/bin/ksh"); // a name keymux has no case for: POSIX syntax
+    SHELLS.put("tcsh", "/usr/bin/tcsh");
   }
 
   @TempDir Path dir;
@@ -39,7 +43,7 @@ class EnvShellsTest {
   @BeforeAll
   static void shellsInstalled() {
     List<String> missing = SHELLS.values().stream().filter(s -> !RealComponents.commandExists(s)).toList();
-    RealComponents.require("shells", missing.isEmpty(), "not installed: " + missing + " (apt-get install -y zsh fish)");
+    RealComponents.require("shells", missing.isEmpty(), "not installed: " + missing + " (apt-get install -y zsh fish mksh tcsh)");
   }
 
   /**
@@ -51,12 +55,14 @@ class EnvShellsTest {
     args.addAll(List.of(keymuxArgs));
     String keymux = KeymuxProcess.command(args.toArray(String[]::new)).stream().map(w -> "'" + w + "'")
         .collect(Collectors.joining(" "));
-    String script = shell.equals("fish")
-        ? keymux + " | source; and printf '%s' \"$SSH_AUTH_SOCK\""
-        : "eval \"$(" + keymux + ")\" && printf '%s' \"$SSH_AUTH_SOCK\"";
+    String script = switch (shell) {
+      case "fish" -> keymux + " | source; and printf '%s' \"$SSH_AUTH_SOCK\"";
+      case "tcsh" -> "eval \"`" + keymux + "`\" && printf '%s' \"$SSH_AUTH_SOCK\"";
+      default -> "eval \"$(" + keymux + ")\" && printf '%s' \"$SSH_AUTH_SOCK\"";
+    };
     List<String> cmd = new ArrayList<>(List.of("/usr/bin/env", "-i", "HOME=" + dir, "PATH=/usr/bin:/bin"));
     vars.forEach((k, v) -> cmd.add(k + "=" + v));
-    cmd.addAll(List.of(SHELLS.get(shell), "-c", script));
+    cmd.addAll(shell.equals("tcsh") ? List.of(SHELLS.get(shell), "-f", "-c", script) : List.of(SHELLS.get(shell), "-c", script));
     Proc.Result r = Proc.run(T, Map.of(), cmd.toArray(String[]::new));
     assertEquals(0, r.exitCode(), shell + ": " + r);
     assertEquals("", r.stderr(), shell + " evaluated the line without complaint");
@@ -83,7 +89,7 @@ class EnvShellsTest {
 
   @Test
   void aConfiguredPathWithSpacesQuotesAndDollarsArrivesVerbatim() throws Exception {
-    Path socket = dir.resolve("it's my \"keys\" $HOME \\ `x`").resolve("agent.sock");
+    Path socket = dir.resolve("it's  my \"keys\" $HOME \\ `x` !1").resolve("agent.sock");
     String hocon = socket.toString().replace("\\", "\\\\").replace("\"", "\\\"");
     Path conf = Files.writeString(dir.resolve("k.conf"), "keymux.socket.path = \"" + hocon + "\"\n");
     for (String shell : SHELLS.keySet()) {
