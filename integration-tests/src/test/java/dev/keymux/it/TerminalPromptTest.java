@@ -85,6 +85,16 @@ class TerminalPromptTest {
     return data;
   }
 
+  /** keymux with prompt = auto holding an ssh-add -c key, and a terminal to sign from; the key's path. */
+  private Path confirmKeyOnATerminal() throws Exception {
+    requireTerminal();
+    Path key = TestKeys.generate(Files.createDirectories(dir.resolve("keys")), "id_ed25519", "ed25519", "it ed25519");
+    keymux = keymux("prompt = auto", Map.of());
+    Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-c", key.toString()).assertOk();
+    tmux = terminal();
+    return key;
+  }
+
   private static String sign(Path pub, Path data) {
     return "/usr/bin/ssh-keygen -Y sign -f '" + pub + "' -n file '" + data + "'";
   }
@@ -98,12 +108,8 @@ class TerminalPromptTest {
 
   @Test
   void anSshAddDashCKeyIsConfirmedWithPinentryOnTheClientsTerminal() throws Exception {
-    requireTerminal();
-    Path key = TestKeys.generate(Files.createDirectories(dir.resolve("keys")), "id_ed25519", "ed25519", "it ed25519");
+    Path key = confirmKeyOnATerminal();
     Path pub = Path.of(key + ".pub");
-    keymux = keymux("prompt = auto", Map.of());
-    Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-c", key.toString()).assertOk();
-    tmux = terminal();
 
     Path yes = data("yes.txt");
     Path rc = run("yes", sign(pub, yes));
@@ -131,12 +137,8 @@ class TerminalPromptTest {
 
   @Test
   void aBackgroundJobIsNotAskedOnItsTerminal() throws Exception {
-    requireTerminal();
-    Path key = TestKeys.generate(Files.createDirectories(dir.resolve("keys")), "id_ed25519", "ed25519", "it ed25519");
+    Path key = confirmKeyOnATerminal();
     Path pub = Path.of(key + ".pub");
-    keymux = keymux("prompt = auto", Map.of());
-    Proc.run(T, keymux.env(), "/usr/bin/ssh-add", "-c", key.toString()).assertOk();
-    tmux = terminal();
 
     // "&" in the interactive shell: a job in its own process group while the shell keeps the terminal
     Path data = data("background.txt");
