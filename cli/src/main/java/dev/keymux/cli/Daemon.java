@@ -1,5 +1,6 @@
 package dev.keymux.cli;
 
+import dev.keymux.core.concurrent.DaemonThreads;
 import com.google.inject.AbstractModule;
 import com.google.inject.Guice;
 import com.google.inject.Injector;
@@ -44,7 +45,6 @@ import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -73,11 +73,7 @@ final class Daemon implements AutoCloseable {
   private final AtomicReference<RulePolicy> policy = new AtomicReference<>();
   /** Remembered confirmations outlive reloads: editing an unrelated rule must not re-ask. */
   private final Map<String, Instant> remembered = new ConcurrentHashMap<>();
-  private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "keymux-timers");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService timers = DaemonThreads.scheduler("keymux-timers");
   private final PolicyReloader reloader;
   private final Grants grants;
   private volatile KeymuxSettings settings;

@@ -1,5 +1,6 @@
 package dev.keymux.backend.file;
 
+import dev.keymux.core.concurrent.DaemonThreads;
 import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Backend;
 import dev.keymux.core.agent.Health;
@@ -34,7 +35,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -170,11 +170,7 @@ final class FileKeyBackend implements Backend {
   /** Counts locks and {@code ssh-add -D}: an unlock that began before one must not keep its key. */
   private final AtomicLong drops = new AtomicLong();
   private volatile List<Offer> offers = List.of();
-  private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "keymux-file-timers");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService timers = DaemonThreads.scheduler("keymux-file-timers");
   private ScheduledFuture<?> pendingRescan;
   private WatchService watcher;
   private final Map<Path, WatchKey> watched = new HashMap<>(); // guarded by this

@@ -1,5 +1,6 @@
 package dev.keymux.backend.keyring;
 
+import dev.keymux.core.concurrent.DaemonThreads;
 import dev.keymux.core.keyring.KeyringDefaults;
 import dev.keymux.core.prompt.SecretStore;
 import jakarta.inject.Inject;
@@ -43,11 +44,7 @@ final class SecretServiceStore implements SecretStore {
 
   private final Map<String, String> env;
   private final Duration deadline;
-  private final ExecutorService exchanges = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "keymux-secret-service");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ExecutorService exchanges = Executors.newCachedThreadPool(DaemonThreads.named("keymux-secret-service"));
   private volatile String lastProblem = "";
 
   @Inject

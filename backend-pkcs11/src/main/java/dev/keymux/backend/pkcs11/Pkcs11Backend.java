@@ -1,5 +1,6 @@
 package dev.keymux.backend.pkcs11;
 
+import dev.keymux.core.concurrent.DaemonThreads;
 import dev.keymux.core.keys.SshSignatures;
 import static org.xipki.pkcs11.wrapper.PKCS11Constants.*;
 
@@ -56,11 +57,7 @@ final class Pkcs11Backend implements Backend {
   /** How often list looks for a missing token (this may re-initialize the library). */
   static final long RESCAN_MILLIS = 2000;
   private static final java.util.concurrent.ScheduledExecutorService LOGOUTS =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "keymux-pkcs11-logout");
-        t.setDaemon(true);
-        return t;
-      });
+      DaemonThreads.scheduler("keymux-pkcs11-logout");
 
   private final String name;
   private final Pkcs11Settings settings;

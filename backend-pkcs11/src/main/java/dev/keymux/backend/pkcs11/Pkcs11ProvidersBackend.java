@@ -1,5 +1,6 @@
 package dev.keymux.backend.pkcs11;
 
+import dev.keymux.core.concurrent.DaemonThreads;
 import dev.keymux.core.keyring.SupportedConstraints;
 import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Backend;
@@ -28,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -44,11 +44,7 @@ import org.slf4j.LoggerFactory;
 final class Pkcs11ProvidersBackend implements Backend {
   private static final Logger log = LoggerFactory.getLogger(Pkcs11ProvidersBackend.class);
 
-  private static final ScheduledExecutorService EXPIRY = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "keymux-pkcs11-expiry");
-    t.setDaemon(true);
-    return t;
-  });
+  private static final ScheduledExecutorService EXPIRY = DaemonThreads.scheduler("keymux-pkcs11-expiry");
 
   /**
    * One library added with ssh-add -s: its tokens, and the constraints given with it, which apply

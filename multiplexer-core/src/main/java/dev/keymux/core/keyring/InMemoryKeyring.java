@@ -1,5 +1,6 @@
 package dev.keymux.core.keyring;
 
+import dev.keymux.core.concurrent.DaemonThreads;
 import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Backend;
 import dev.keymux.core.agent.Identity;
@@ -17,7 +18,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -42,11 +42,7 @@ public final class InMemoryKeyring implements Backend {
   private final Prompter prompt;
   private final Clock clock;
   private final Map<KeyBlob, Entry> keys = new LinkedHashMap<>();
-  private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "keymux-keyring-expiry");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService reaper = DaemonThreads.scheduler("keymux-keyring-expiry");
 
   public InMemoryKeyring(String name, KeyringDefaults defaults, Prompter prompt, Clock clock) {
     this.name = name;

@@ -1,5 +1,6 @@
 package dev.keymux.core.mux;
 
+import dev.keymux.core.concurrent.DaemonThreads;
 import dev.keymux.core.agent.Agent;
 import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Backend;
@@ -25,7 +26,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.Set;
 import dev.keymux.core.policy.Policy;
@@ -70,12 +70,7 @@ public final class Multiplexer implements Agent, AutoCloseable {
     this.addTarget = addTarget;
     this.backendTimeout = backendTimeout;
     this.signTimeout = signTimeout;
-    AtomicInteger n = new AtomicInteger();
-    this.pool = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "keymux-backend-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    this.pool = Executors.newCachedThreadPool(DaemonThreads.numbered("keymux-backend-"));
   }
 
   public List<Backend> backends() {

@@ -1,5 +1,6 @@
 package dev.keymux.core.prompt;
 
+import dev.keymux.core.concurrent.DaemonThreads;
 import dev.keymux.core.agent.Session;
 import dev.keymux.core.prompt.Terminals.Terminal;
 import dev.keymux.core.server.Posix;
@@ -10,7 +11,6 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -48,11 +48,7 @@ public final class Prompts implements Prompter {
 
   /** Timeouts of terminal prompts; one daemon thread for every Prompts of the process. */
   private static final class Timer {
-    static final ScheduledExecutorService INSTANCE = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "keymux-prompt-timer");
-      t.setDaemon(true);
-      return t;
-    });
+    static final ScheduledExecutorService INSTANCE = DaemonThreads.scheduler("keymux-prompt-timer");
   }
 
   private final PromptMode mode;

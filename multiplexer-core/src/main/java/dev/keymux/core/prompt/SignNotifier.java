@@ -1,5 +1,6 @@
 package dev.keymux.core.prompt;
 
+import dev.keymux.core.concurrent.DaemonThreads;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,11 +39,7 @@ public final class SignNotifier implements AutoCloseable {
     this.program = program;
     this.env = Map.copyOf(env);
     this.runner = program == null ? null : new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
-        new ArrayBlockingQueue<>(BACKLOG), r -> {
-          Thread t = new Thread(r, "keymux-notify");
-          t.setDaemon(true);
-          return t;
-        }, new ThreadPoolExecutor.DiscardPolicy());
+        new ArrayBlockingQueue<>(BACKLOG), DaemonThreads.named("keymux-notify"), new ThreadPoolExecutor.DiscardPolicy());
   }
 
   /**

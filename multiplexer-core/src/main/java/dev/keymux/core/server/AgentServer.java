@@ -1,5 +1,6 @@
 package dev.keymux.core.server;
 
+import dev.keymux.core.concurrent.DaemonThreads;
 import dev.keymux.core.agent.Peer;
 import dev.keymux.core.agent.Session;
 import dev.keymux.core.wire.AgentCodec;
@@ -21,7 +22,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.newsclub.net.unix.AFUNIXServerSocket;
 import org.newsclub.net.unix.AFUNIXSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
@@ -105,12 +105,8 @@ public final class AgentServer implements AutoCloseable {
     this.socketPath = socketPath.toAbsolutePath();
     this.dispatcher = dispatcher;
     this.access = access;
-    AtomicInteger n = new AtomicInteger();
-    this.workers = new ThreadPoolExecutor(0, maxConnections, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-      Thread t = new Thread(r, "keymux-" + name + "-conn-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    this.workers = new ThreadPoolExecutor(0, maxConnections, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
+        DaemonThreads.numbered("keymux-" + name + "-conn-"));
   }
 
   public Path socketPath() {
