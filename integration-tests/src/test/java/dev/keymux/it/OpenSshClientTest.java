@@ -214,14 +214,20 @@ class OpenSshClientTest {
   }
 
   @Test
-  void destinationRestrictedKeysAreRefusedNotSilentlyWidened() throws Exception {
+  void aDestinationRestrictedKeyIsUsableLocallyAndShowsItsRestriction() throws Exception {
     Path hostKeyPub = TestKeys.generate(dir, "hostkey", "ed25519", "host");
     Path knownHosts = dir.resolve("known_hosts");
     Files.writeString(knownHosts, "example.test " + TestKeys.publicLine(Path.of(hostKeyPub + ".pub")) + "\n");
-    Proc.Result r = sshAdd("-H", knownHosts.toString(), "-h", "example.test", key("ed25519").toString());
-    assertNotEquals(0, r.exitCode(), r.toString());
-    assertEquals(1, sshAdd("-l").exitCode(), "the key was not added without its restriction");
-    assertTrue(keymux.log().contains("restrict-destination"), keymux.log());
+    sshAdd("-H", knownHosts.toString(), "-h", "example.test", "-h", "example.test>bob@example.test", "-t", "600",
+        key("ed25519").toString()).assertOk();
+    // Local use (no session-bind), as with OpenSSH's agent: listed, but only ssh logins are signed.
+    assertTrue(sshAdd("-l").assertOk().stdout().contains(TestKeys.fingerprint(key("ed25519"))));
+    Path data = dir.resolve("data");
+    Files.writeString(data, "not a login\n");
+    assertNotEquals(0, signWithAgent(Path.of(key("ed25519") + ".pub"), data).exitCode());
+    assertTrue(keymux.log().contains("not bound to a host"), keymux.log());
+    Proc.Result list = Proc.run(T, keymux.env(), KeymuxProcess.command("list").toArray(String[]::new)).assertOk();
+    assertTrue(list.stdout().contains("restricted to example.test, example.test>bob@example.test"), list.stdout());
   }
 
   @Test

@@ -31,7 +31,13 @@ import org.slf4j.LoggerFactory;
 public final class InMemoryKeyring implements Backend {
   private static final Logger log = LoggerFactory.getLogger(InMemoryKeyring.class);
 
-  private record Entry(SshPrivateKey key, String comment, Instant expires, boolean confirm) {
+  /** {@code restriction} null: usable towards any destination. */
+  private record Entry(SshPrivateKey key, String comment, Instant expires, boolean confirm,
+      DestinationRestriction restriction) {
+    boolean visibleTo(Session session) {
+      return restriction == null || session == null || restriction.visibleTo(session);
+    }
+
     boolean expired(Instant now) {
       return expires != null && !now.isBefore(expires);
     }
@@ -64,7 +70,11 @@ public final class InMemoryKeyring implements Backend {
   public synchronized List<Identity> list(Session session) {
     purgeExpired();
     List<Identity> out = new ArrayList<>(keys.size());
-    keys.forEach((blob, e) -> out.add(new Identity(blob, e.comment(), name)));
+    keys.forEach((blob, e) -> {
+      if (e.visibleTo(session)) { // a key restricted elsewhere is not listed to this connection
+        out.add(new Identity(blob, e.comment(), name));
+      }
+    });
     return out;
   }
 
@@ -77,6 +87,9 @@ public final class InMemoryKeyring implements Backend {
     }
     if (e == null) {
       throw AgentException.failed("key not held by " + name);
+    }
+    if (e.restriction() != null) {
+      e.restriction().authorizeSignature(session, blob, data);
     }
     if (e.confirm()) {
       // Asked outside the lock: a prompt may take a minute and must not block other clients.
@@ -100,7 +113,7 @@ public final class InMemoryKeyring implements Backend {
   @Override
   public void add(Session session, AddIdentity request) throws AgentException {
     SupportedConstraints constraints = SupportedConstraints.of(request.constraints(), defaults.defaultLifetime(),
-        "the " + name + " keyring");
+        "the " + name + " keyring", clock);
     Duration lifetime = constraints.lifetime();
     boolean confirm = constraints.confirm();
     SshPrivateKey key;
@@ -114,7 +127,7 @@ public final class InMemoryKeyring implements Backend {
     Entry old;
     synchronized (this) {
       old = keys.remove(blob); // re-adding replaces comment and constraints, as OpenSSH does
-      keys.put(blob, new Entry(key, request.comment(), expires, confirm));
+      keys.put(blob, new Entry(key, request.comment(), expires, confirm, constraints.restriction()));
     }
     if (old != null) {
       old.key().close();
@@ -122,8 +135,29 @@ public final class InMemoryKeyring implements Backend {
     if (expires != null) {
       reaper.schedule(this::purgeExpiredNow, lifetime.toMillis() + 10, TimeUnit.MILLISECONDS);
     }
-    log.info("added {} key {} ({}){}{}", key.type(), fingerprint(blob), request.comment(),
-        expires == null ? "" : ", lifetime " + lifetime.toSeconds() + " s", confirm ? ", confirm each use" : "");
+    log.info("added {} key {} ({}){}{}{}", key.type(), fingerprint(blob), request.comment(),
+        expires == null ? "" : ", lifetime " + lifetime.toSeconds() + " s", confirm ? ", confirm each use" : "",
+        constraints.restriction() == null ? "" : ", " + constraints.restriction());
+  }
+
+  /** What {@code keymux list} and {@code keymux policy explain} show beside the key. */
+  @Override
+  public synchronized String keyState(KeyBlob blob) {
+    Entry e = keys.get(blob);
+    if (e == null) {
+      return "";
+    }
+    List<String> parts = new ArrayList<>();
+    if (e.restriction() != null) {
+      parts.add(e.restriction().toString());
+    }
+    if (e.confirm()) {
+      parts.add("confirm each use");
+    }
+    if (e.expires() != null) {
+      parts.add("expires in " + Math.max(0, Duration.between(clock.instant(), e.expires()).toSeconds()) + " s");
+    }
+    return String.join("; ", parts);
   }
 
   private String fingerprint(KeyBlob blob) {

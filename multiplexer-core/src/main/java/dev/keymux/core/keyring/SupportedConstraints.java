@@ -2,34 +2,48 @@ package dev.keymux.core.keyring;
 
 import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.wire.KeyConstraint;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 
 /**
- * The constraints keymux honours on added keys — a lifetime ({@code ssh-add -t}) and confirm on
- * use ({@code ssh-add -c}). Any other constraint refuses the whole add, as OpenSSH does: adding a
- * key without its restriction would make it wider than the user asked.
+ * The constraints keymux honours on added keys — a lifetime ({@code ssh-add -t}), confirm on
+ * use ({@code ssh-add -c}) and, where the holder can enforce it, a destination restriction
+ * ({@code ssh-add -h}; null when there is none). Any other constraint refuses the whole add, as
+ * OpenSSH does: adding a key without its restriction would make it wider than the user asked.
  */
-public record SupportedConstraints(Duration lifetime, boolean confirm) {
+public record SupportedConstraints(Duration lifetime, boolean confirm, DestinationRestriction restriction) {
+  /** For holders that cannot enforce a destination restriction: one refuses the key. */
+  public static SupportedConstraints of(List<KeyConstraint> constraints, Duration defaultLifetime, String what)
+      throws AgentException {
+    return of(constraints, defaultLifetime, what, null);
+  }
+
   /**
+   * @param clock when not null, a restrict-destination constraint is accepted (its host
+   *     certificates are judged by this clock); when null it refuses the key
    * @param defaultLifetime used when no lifetime constraint is given (zero: none)
    * @param what names what refuses in the error, e.g. "PKCS#11 provider /usr/lib/x.so"
    */
-  public static SupportedConstraints of(List<KeyConstraint> constraints, Duration defaultLifetime, String what)
-      throws AgentException {
+  public static SupportedConstraints of(List<KeyConstraint> constraints, Duration defaultLifetime, String what,
+      Clock clock) throws AgentException {
     Duration lifetime = defaultLifetime;
     boolean confirm = false;
+    DestinationRestriction restriction = null;
     for (KeyConstraint c : constraints) {
       if (c instanceof KeyConstraint.Lifetime l) {
         lifetime = Duration.ofSeconds(l.seconds());
       } else if (c instanceof KeyConstraint.Confirm) {
         confirm = true;
+      } else if (c instanceof KeyConstraint.RestrictDestination d && clock != null) {
+        restriction = DestinationRestriction.of(d.constraints(), clock);
       } else {
         throw AgentException.failed(what + " refused the key: constraint " + describe(c)
-            + " is not supported (only ssh-add -t and -c); nothing added");
+            + " is not supported (only ssh-add -t and -c"
+            + (clock != null ? " and -h" : "") + "); nothing added");
       }
     }
-    return new SupportedConstraints(lifetime, confirm);
+    return new SupportedConstraints(lifetime, confirm, restriction);
   }
 
   static String describe(KeyConstraint c) {

@@ -4,6 +4,8 @@ import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.KeyBlob;
 import dev.keymux.core.agent.Session;
 import dev.keymux.core.agent.SessionBinding;
+import dev.keymux.core.keys.CertificateInfo;
+import dev.keymux.core.keys.KeyFormatException;
 import dev.keymux.core.keys.SshSignatures;
 import dev.keymux.core.wire.AgentProtocol;
 import dev.keymux.core.wire.ProtocolException;
@@ -38,11 +40,22 @@ final class SessionBinder {
     } catch (ProtocolException e) {
       throw AgentException.failed("malformed session-bind: " + e.getMessage());
     }
-    if (hostKey.type().endsWith("-cert-v01@openssh.com")) {
-      // OpenSSH binds plain host keys only; a certificate here is a confused or hostile client.
-      throw AgentException.failed("session-bind with a certificate host key");
+    if (sessionId.length > AgentProtocol.MAX_SESSION_ID_LENGTH) {
+      throw AgentException.failed("session-bind with a session id of " + sessionId.length + " bytes (limit "
+          + AgentProtocol.MAX_SESSION_ID_LENGTH + ")");
     }
-    if (!SshSignatures.verify(hostKey.bytes(), signature, sessionId)) {
+    byte[] signingKey = hostKey.bytes();
+    if (hostKey.type().endsWith("-cert-v01@openssh.com")) {
+      // A server with a host certificate binds the certificate (ssh's KEX host key): the
+      // session id is signed by the certified key, and the certificate itself must be the CA's.
+      try {
+        CertificateInfo.verifiedSigner(hostKey.bytes());
+        signingKey = SshSignatures.publicBlobOf(hostKey.bytes());
+      } catch (KeyFormatException e) {
+        throw AgentException.failed("session-bind with a bad host certificate: " + e.getMessage());
+      }
+    }
+    if (!SshSignatures.verify(signingKey, signature, sessionId)) {
       throw AgentException.failed("session-bind signature does not verify for host key " + hostKey.type());
     }
     synchronized (session) {

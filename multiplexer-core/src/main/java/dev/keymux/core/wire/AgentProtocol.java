@@ -63,6 +63,8 @@ public final class AgentProtocol {
   public static final int MAX_IDENTITIES = 2048;
   /** Session bindings one connection may record (AGENT_MAX_SESSION_IDS). */
   public static final int MAX_SESSION_BINDINGS = 16;
+  /** Longest session id a session-bind may carry (AGENT_MAX_SID_LEN; SHA-512 exchange hashes are 64). */
+  public static final int MAX_SESSION_ID_LENGTH = 128;
   /** Constraints one add request may carry (AGENT_MAX_EXT_CERTS / constraint loop bound). */
   public static final int MAX_CONSTRAINTS = 1024;
   /** Hops in one restrict-destination constraint set (AGENT_MAX_DEST_CONSTRAINTS). */
