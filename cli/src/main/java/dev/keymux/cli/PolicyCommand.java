@@ -131,6 +131,9 @@ final class PolicyCommand implements Runnable {
     @Option(names = {"-a", "--agent"}, paramLabel = "PATH", description = "Agent to look the key up in (default: $SSH_AUTH_SOCK).")
     Path agent;
 
+    /** What the holder says of the key (ssh-add -h, -c, -t constraints), when the agent holds it. */
+    private String heldState = "";
+
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
@@ -148,6 +151,10 @@ final class PolicyCommand implements Runnable {
       out.printf("policy:   %s, %d rule(s)%n", ConfigLoader.userFile(Optional.ofNullable(config), System.getenv())
           .map(Path::toString).orElse("embedded defaults (no configuration file)"), s.policy().rules().size());
       out.printf("key:      %s  %s  comment %s  held by %s%n", k.sha256(), k.type(), k.comments(), k.backends());
+      if (!heldState.isEmpty()) {
+        // Enforced by the holder on every request, whatever the rules below decide.
+        out.printf("held as:  %s%n", heldState);
+      }
       out.printf("client:   %s, uid %d%s%n", client.describe(), clientUid, forwarded ? ", through agent forwarding" : "");
       out.printf("socket:   %s%n", socket);
       if (host != null) {
@@ -196,6 +203,7 @@ final class PolicyCommand implements Runnable {
           AgentResponse r = c.extension(Session.local(), AgentProtocol.EXT_KEYMUX_LIST, new byte[0]);
           for (KeyListing.Key k : KeyListing.decode(((AgentResponse.ExtensionResponse) r).contents()).keys()) {
             if (key.equals(Fingerprints.sha256(k.key().bytes())) || key.equals(k.comment())) {
+              heldState = k.state();
               return KeyFacts.of(k.key(), List.of(k.comment()), List.of(k.backend()));
             }
           }

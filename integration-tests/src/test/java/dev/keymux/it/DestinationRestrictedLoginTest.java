@@ -135,5 +135,8 @@ class DestinationRestrictedLoginTest {
     assertEquals("at-a", ssh("host_a", "echo at-a").assertOk().stdout().trim());
     Proc.Result list = Proc.run(T, keymux.env(), KeymuxProcess.command("list").toArray(String[]::new)).assertOk();
     assertTrue(list.stdout().contains("restricted to host_a") && list.stdout().contains("expires in"), list.stdout());
+    Proc.Result explain = Proc.run(T, keymux.env(), KeymuxProcess.command("policy", "explain", "--key",
+        TestKeys.fingerprint(key), "--host", "host_a").toArray(String[]::new)).assertOk();
+    assertTrue(explain.stdout().contains("held as:  restricted to host_a"), explain.stdout());
   }
 }
