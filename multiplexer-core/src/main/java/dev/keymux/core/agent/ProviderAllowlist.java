@@ -39,13 +39,21 @@ public final class ProviderAllowlist {
     return Pattern.compile(re.toString());
   }
 
-  /** The real path of {@code library} if it exists and is allowed. */
+  /** OpenSSH's ssh-agent default when no {@code -P} is given. */
+  public static final List<String> OPENSSH_DEFAULT = List.of("/usr/lib*/*", "/usr/local/lib*/*");
+
+  /** The real path of PKCS#11 library {@code library} if it exists and is allowed. */
   public Path check(String library) throws AgentException {
+    return check(library, "PKCS#11 provider");
+  }
+
+  /** The real path of {@code library} if it exists and is allowed; {@code kind} names it in errors. */
+  public Path check(String library, String kind) throws AgentException {
     Path real;
     try {
       real = Path.of(library).toRealPath();
     } catch (IOException | RuntimeException e) {
-      throw AgentException.failed("PKCS#11 provider " + library + " does not exist");
+      throw AgentException.failed(kind + " " + library + " does not exist");
     }
     String s = real.toString();
     for (Pattern p : compiled) {
@@ -53,7 +61,7 @@ public final class ProviderAllowlist {
         return real;
       }
     }
-    throw AgentException.failed("PKCS#11 provider " + real + " is not in the allowlist " + patterns
+    throw AgentException.failed(kind + " " + real + " is not in the allowlist " + patterns
         + " (keymux agent -P, or keymux.pkcs11.allowed-modules)");
   }
 

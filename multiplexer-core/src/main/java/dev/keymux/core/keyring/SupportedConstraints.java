@@ -12,7 +12,8 @@ import java.util.List;
  * ({@code ssh-add -h}; null when there is none). Any other constraint refuses the whole add, as
  * OpenSSH does: adding a key without its restriction would make it wider than the user asked.
  */
-public record SupportedConstraints(Duration lifetime, boolean confirm, DestinationRestriction restriction) {
+public record SupportedConstraints(Duration lifetime, boolean confirm, DestinationRestriction restriction,
+    String skProvider) {
   /** For holders that cannot enforce a destination restriction: one refuses the key. */
   public static SupportedConstraints of(List<KeyConstraint> constraints, Duration defaultLifetime, String what)
       throws AgentException {
@@ -20,8 +21,9 @@ public record SupportedConstraints(Duration lifetime, boolean confirm, Destinati
   }
 
   /**
-   * @param clock when not null, a restrict-destination constraint is accepted (its host
-   *     certificates are judged by this clock); when null it refuses the key
+   * @param clock when not null (the in-memory keyring), restrict-destination and sk-provider
+   *     constraints are accepted (host certificates are judged by this clock); when null they
+   *     refuse the key
    * @param defaultLifetime used when no lifetime constraint is given (zero: none)
    * @param what names what refuses in the error, e.g. "PKCS#11 provider /usr/lib/x.so"
    */
@@ -30,6 +32,7 @@ public record SupportedConstraints(Duration lifetime, boolean confirm, Destinati
     Duration lifetime = defaultLifetime;
     boolean confirm = false;
     DestinationRestriction restriction = null;
+    String skProvider = null;
     for (KeyConstraint c : constraints) {
       if (c instanceof KeyConstraint.Lifetime l) {
         lifetime = Duration.ofSeconds(l.seconds());
@@ -37,13 +40,15 @@ public record SupportedConstraints(Duration lifetime, boolean confirm, Destinati
         confirm = true;
       } else if (c instanceof KeyConstraint.RestrictDestination d && clock != null) {
         restriction = DestinationRestriction.of(d.constraints(), clock);
+      } else if (c instanceof KeyConstraint.SkProvider p && clock != null) {
+        skProvider = p.path(); // the keyring checks it against the allowlist, for security keys only
       } else {
         throw AgentException.failed(what + " refused the key: constraint " + describe(c)
             + " is not supported (only ssh-add -t and -c"
             + (clock != null ? " and -h" : "") + "); nothing added");
       }
     }
-    return new SupportedConstraints(lifetime, confirm, restriction);
+    return new SupportedConstraints(lifetime, confirm, restriction, skProvider);
   }
 
   static String describe(KeyConstraint c) {

@@ -21,7 +21,7 @@ public record CertificateInfo(String type, String keyId, long serial, int certTy
         throw new KeyFormatException("not a certificate: " + type);
       }
       r.readString(); // nonce
-      SshPublicKeys.readFields(SshKeyTypes.baseType(type), r);
+      SshPublicKeys.skipFields(SshKeyTypes.baseType(type), r);
       long serial = readUint64(r);
       int certType = (int) r.readUint32();
       String keyId = r.readUtf8();
@@ -61,7 +61,7 @@ public record CertificateInfo(String type, String keyId, long serial, int certTy
         throw new KeyFormatException("not a certificate: " + type);
       }
       r.readString(); // nonce
-      SshPublicKeys.readFields(SshKeyTypes.baseType(type), r);
+      SshPublicKeys.skipFields(SshKeyTypes.baseType(type), r);
       readUint64(r); // serial
       r.readUint32(); // type
       r.skipString(); // key id

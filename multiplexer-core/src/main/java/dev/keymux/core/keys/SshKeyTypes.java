@@ -16,10 +16,20 @@ final class SshKeyTypes {
 
   static final String ED25519 = "ssh-ed25519";
   static final String RSA = "ssh-rsa";
+  /** DSA: OpenSSH 10 dropped it; keymux still holds such keys added with ssh-add. */
+  static final String DSA = "ssh-dss";
+  static final String SK_ED25519 = "sk-ssh-ed25519@openssh.com";
+  static final String SK_ECDSA = "sk-ecdsa-sha2-nistp256@openssh.com";
   static final String ECDSA_PREFIX = "ecdsa-sha2-";
   static final String CERT_SUFFIX = "-cert-v01@openssh.com";
   /** OpenSSH's SSH_RSA_MINIMUM_MODULUS_SIZE. */
   static final int RSA_MIN_BITS = 1024;
+
+  /** A FIDO security-key type (plain or certificate). */
+  static boolean isSecurityKey(String type) {
+    String base = baseType(type);
+    return base.equals(SK_ED25519) || base.equals(SK_ECDSA);
+  }
 
   static boolean isCertificate(String type) {
     return type.endsWith(CERT_SUFFIX);

@@ -12,18 +12,22 @@ import org.bouncycastle.crypto.digests.SHA1Digest;
 import org.bouncycastle.crypto.digests.SHA256Digest;
 import org.bouncycastle.crypto.digests.SHA512Digest;
 import org.bouncycastle.crypto.params.AsymmetricKeyParameter;
+import org.bouncycastle.crypto.params.DSAParameters;
+import org.bouncycastle.crypto.params.DSAPrivateKeyParameters;
+import org.bouncycastle.crypto.params.DSAPublicKeyParameters;
 import org.bouncycastle.crypto.params.ECPrivateKeyParameters;
 import org.bouncycastle.crypto.params.ECPublicKeyParameters;
 import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
 import org.bouncycastle.crypto.params.RSAKeyParameters;
 import org.bouncycastle.crypto.params.RSAPrivateCrtKeyParameters;
+import org.bouncycastle.crypto.signers.DSASigner;
 import org.bouncycastle.crypto.signers.ECDSASigner;
 import org.bouncycastle.crypto.signers.Ed25519Signer;
 import org.bouncycastle.crypto.signers.HMacDSAKCalculator;
 import org.bouncycastle.crypto.signers.RSADigestSigner;
 
 /**
- * A private key in memory, ready to sign: Ed25519, ECDSA P-256/384/521 or RSA, optionally with
+ * A private key in memory, ready to sign: Ed25519, ECDSA P-256/384/521, RSA or DSA, optionally with
  * an OpenSSH certificate that is then its identity. Built from the ADD_IDENTITY wire encoding or
  * from Bouncy Castle parameters (key files). {@link #close()} wipes what Java lets us wipe: the
  * raw key bytes we hold; Bouncy Castle's parameter objects keep their own copies (BigIntegers
@@ -129,6 +133,22 @@ public final class SshPrivateKey implements AutoCloseable {
         BigInteger p = r.readMpint();
         BigInteger q = r.readMpint();
         key = rsa(type, cert, n, e, d, iqmp, p, q);
+      } else if (base.equals(SshKeyTypes.DSA)) {
+        DSAPublicKeyParameters pub;
+        if (cert == null) {
+          pub = (DSAPublicKeyParameters) SshPublicKeys.readFields(SshKeyTypes.DSA, r);
+        } else {
+          pub = (DSAPublicKeyParameters) certKey;
+        }
+        BigInteger x = r.readMpint();
+        DSAParameters params = pub.getParameters();
+        if (params.getQ().bitLength() != 160) {
+          throw new KeyFormatException("DSA key with a " + params.getQ().bitLength() + "-bit q (SSH's ssh-dss needs 160)");
+        }
+        if (x.signum() <= 0 || x.compareTo(params.getQ()) >= 0 || !params.getG().modPow(x, params.getP()).equals(pub.getY())) {
+          throw new KeyFormatException("DSA public key does not match the private key");
+        }
+        key = new SshPrivateKey(type, cert != null ? cert : SshPublicKeys.encode(pub), new DSAPrivateKeyParameters(x, params), null);
       } else {
         throw new KeyFormatException("unsupported key type " + type);
       }
@@ -277,6 +297,15 @@ public final class SshPrivateKey implements AutoCloseable {
         sig = padded;
       }
       w.writeString(algorithm).writeString(sig);
+    } else if (key instanceof DSAPrivateKeyParameters dsa) {
+      // RFC 4253 §6.6: SHA-1, r and s as two unsigned 160-bit integers; RFC 6979 nonces.
+      DSASigner s = new DSASigner(new HMacDSAKCalculator(new SHA1Digest()));
+      s.init(true, dsa);
+      BigInteger[] rs = s.generateSignature(SshSignatures.hash(new SHA1Digest(), data));
+      byte[] sig = new byte[40];
+      SshSignatures.putUnsigned(rs[0], sig, 0, 20);
+      SshSignatures.putUnsigned(rs[1], sig, 20, 20);
+      w.writeString(SshKeyTypes.DSA).writeString(sig);
     } else {
       throw new IllegalStateException("unsupported key");
     }

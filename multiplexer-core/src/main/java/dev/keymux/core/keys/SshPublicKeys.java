@@ -5,6 +5,8 @@ import dev.keymux.core.wire.SshReader;
 import dev.keymux.core.wire.SshWriter;
 import java.math.BigInteger;
 import org.bouncycastle.crypto.params.AsymmetricKeyParameter;
+import org.bouncycastle.crypto.params.DSAParameters;
+import org.bouncycastle.crypto.params.DSAPublicKeyParameters;
 import org.bouncycastle.crypto.params.ECPublicKeyParameters;
 import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.bouncycastle.crypto.params.RSAKeyParameters;
@@ -26,6 +28,9 @@ final class SshPublicKeys {
       w.writeString(c.keyType()).writeString(c.sshId()).writeString(ec.getQ().getEncoded(false));
     } else if (key instanceof RSAKeyParameters rsa && !rsa.isPrivate()) {
       w.writeString(SshKeyTypes.RSA).writeMpint(rsa.getExponent()).writeMpint(rsa.getModulus());
+    } else if (key instanceof DSAPublicKeyParameters dsa) {
+      DSAParameters p = dsa.getParameters();
+      w.writeString(SshKeyTypes.DSA).writeMpint(p.getP()).writeMpint(p.getQ()).writeMpint(p.getG()).writeMpint(dsa.getY());
     } else {
       throw new KeyFormatException("unsupported public key " + key.getClass().getSimpleName());
     }
@@ -64,8 +69,37 @@ final class SshPublicKeys {
       BigInteger e = SshKeyTypes.positive(r.readMpint(), "RSA exponent");
       BigInteger n = SshKeyTypes.positive(r.readMpint(), "RSA modulus");
       return new RSAKeyParameters(false, n, e);
+    } else if (type.equals(SshKeyTypes.DSA)) {
+      BigInteger p = SshKeyTypes.positive(r.readMpint(), "DSA p");
+      BigInteger q = SshKeyTypes.positive(r.readMpint(), "DSA q");
+      BigInteger g = SshKeyTypes.positive(r.readMpint(), "DSA g");
+      BigInteger y = SshKeyTypes.positive(r.readMpint(), "DSA y");
+      return new DSAPublicKeyParameters(y, new DSAParameters(p, q, g));
     }
     throw new KeyFormatException("unsupported key type " + type);
+  }
+
+  /**
+   * Steps over the public fields of a plain key of {@code type} without interpreting them — for
+   * every type OpenSSH certifies, including security keys, whose fields Bouncy Castle has no type for.
+   */
+  static void skipFields(String type, SshReader r) throws ProtocolException, KeyFormatException {
+    int fields = switch (type) {
+      case SshKeyTypes.ED25519 -> 1; // A
+      case SshKeyTypes.RSA -> 2; // e, n
+      case SshKeyTypes.DSA -> 4; // p, q, g, y
+      case SshKeyTypes.SK_ED25519 -> 2; // A, application
+      case SshKeyTypes.SK_ECDSA -> 3; // curve, Q, application
+      default -> {
+        if (type.startsWith(SshKeyTypes.ECDSA_PREFIX)) {
+          yield 2; // curve, Q
+        }
+        throw new KeyFormatException("unsupported key type " + type);
+      }
+    };
+    for (int i = 0; i < fields; i++) {
+      r.skipString();
+    }
   }
 
   static ECPoint point(SshKeyTypes.Curve c, byte[] encoded) throws KeyFormatException {
@@ -93,7 +127,12 @@ final class SshPublicKeys {
         throw new KeyFormatException("not a certificate: " + type);
       }
       r.readString(); // nonce
-      return encode(readFields(SshKeyTypes.baseType(type), r));
+      String base = SshKeyTypes.baseType(type);
+      int start = r.position();
+      skipFields(base, r);
+      // The plain blob is the base type and the same field bytes, copied as they are.
+      return new SshWriter().writeString(base).writeRaw(java.util.Arrays.copyOfRange(cert, start, r.position()))
+          .toByteArray();
     } catch (ProtocolException e) {
       throw new KeyFormatException("malformed certificate: " + e.getMessage());
     }
