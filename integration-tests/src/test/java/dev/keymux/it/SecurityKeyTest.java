@@ -98,6 +98,26 @@ class SecurityKeyTest {
     assertTrue(keymux.log().contains("touch your security key"), "the user is told to touch the key");
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"ed25519-sk", "ecdsa-sk"})
+  void aSecurityKeyFileIsServedByTheFileBackendAndLogsIn(String type) throws Exception {
+    String name = "id_" + type.replace('-', '_');
+    Path home = Files.createDirectories(dir.resolve("files-" + type));
+    Path ssh = Files.createDirectories(home.resolve(".ssh"));
+    Files.copy(dir.resolve(name), ssh.resolve(name));
+    Files.copy(dir.resolve(name + ".pub"), ssh.resolve(name + ".pub"));
+    Files.setPosixFilePermissions(ssh.resolve(name), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    // The default configuration: the file backend reads ~/.ssh/id_*; the provider is keymux's SSH_SK_PROVIDER.
+    try (KeymuxProcess files = KeymuxProcess.start(home, Map.of("SSH_SK_PROVIDER", SK_DUMMY.toString()), "--debug")) {
+      Proc.Result listed = Proc.run(T, files.env(), "/usr/bin/ssh-add", "-l");
+      assertTrue(listed.stdout().contains(TestKeys.fingerprint(dir.resolve(name))), listed + "\n" + files.log());
+      List<String> opts = List.of("-o", "IdentityFile=" + dir.resolve("no-such-identity"));
+      Proc.Result r = Proc.run(T, files.env(), sshd.sshCommand("echo fido-login-ok", opts.toArray(String[]::new)).toArray(String[]::new));
+      assertEquals(0, r.exitCode(), r + "\nkeymux:\n" + files.log());
+      assertEquals("fido-login-ok", r.stdout().trim());
+    }
+  }
+
   @Test
   void aProviderOutsideTheAllowlistIsRefused() throws Exception {
     Path elsewhere = Files.createDirectories(dir.resolve("not-allowed")).resolve("sk-dummy.so");

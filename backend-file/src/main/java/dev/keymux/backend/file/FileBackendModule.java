@@ -46,7 +46,8 @@ public final class FileBackendModule implements BackendModule {
       PassphraseSource typed = new PromptedPassphraseSource(defaults.prompter());
       PassphraseSource source = secrets.<PassphraseSource>map(store -> new StoredPassphraseSource(store, typed,
           s.rememberPassphrases(), defaults.prompter())).orElse(typed);
-      FileKeyBackend backend = new FileKeyBackend(name, s, source, Clock.systemUTC(), home);
+      FileKeyBackend backend = new FileKeyBackend(name, s, source, Clock.systemUTC(), home,
+          SecurityKeyFiles.from(s.skProvider(), defaults.askpassEnv(), defaults.prompter()));
       backend.start();
       return backend;
     }

@@ -8,7 +8,12 @@ import java.util.List;
 
 /** The settings of one `file` backend, read eagerly; defaults come from reference.conf. */
 record FileBackendSettings(List<String> paths, Duration unlockFor, boolean forever, boolean watch, int passphraseAttempts,
-    String rememberPassphrases) {
+    String rememberPassphrases, String skProvider) {
+
+  FileBackendSettings(List<String> paths, Duration unlockFor, boolean forever, boolean watch, int passphraseAttempts,
+      String rememberPassphrases) {
+    this(paths, unlockFor, forever, watch, passphraseAttempts, rememberPassphrases, "");
+  }
 
   FileBackendSettings(List<String> paths, Duration unlockFor, boolean forever, boolean watch, int passphraseAttempts) {
     this(paths, unlockFor, forever, watch, passphraseAttempts, "never");
@@ -31,7 +36,8 @@ record FileBackendSettings(List<String> paths, Duration unlockFor, boolean forev
       if (!List.of("ask", "always", "never").contains(remember)) {
         throw new IllegalArgumentException("backend " + name + ": remember-passphrases must be ask, always or never");
       }
-      return new FileBackendSettings(List.copyOf(paths), unlockFor, forever, c.getBoolean("watch"), attempts, remember);
+      return new FileBackendSettings(List.copyOf(paths), unlockFor, forever, c.getBoolean("watch"), attempts, remember,
+          c.getString("sk-provider"));
     } catch (ConfigException e) {
       throw new IllegalArgumentException("backend " + name + ": " + e.getMessage(), e);
     }

@@ -176,13 +176,20 @@ final class FileKeyBackend implements Backend {
   private final Map<Path, WatchKey> watched = new HashMap<>(); // guarded by this
   private final Map<Path, String> watchProblems = new HashMap<>(); // guarded by this: log each once
   private Thread watchThread;
+  private final SecurityKeyFiles securityKeys;
 
   FileKeyBackend(String name, FileBackendSettings settings, PassphraseSource passphrases, Clock clock, Path home) {
+    this(name, settings, passphrases, clock, home, SecurityKeyFiles.from(settings.skProvider(), System.getenv(), null));
+  }
+
+  FileKeyBackend(String name, FileBackendSettings settings, PassphraseSource passphrases, Clock clock, Path home,
+      SecurityKeyFiles securityKeys) {
     this.name = name;
     this.settings = settings;
     this.passphrases = passphrases;
     this.clock = clock;
     this.home = home;
+    this.securityKeys = securityKeys;
   }
 
   /** Reads the files and, if configured, starts watching their directories. */
@@ -491,6 +498,9 @@ final class FileKeyBackend implements Backend {
           throw AgentException.failed("certificate " + c.path + " is not valid now (" + c.reported.get() + ")");
         }
       }
+      if (dev.keymux.core.keys.SecurityKey.isSecurityKeyType(blob.type())) {
+        return signWithSecurityKey(fk, blob, data, session);
+      }
       try {
         // One key, one unlock: concurrent signers wait for the first prompt instead of each asking.
         fk.unlocking.lockInterruptibly();
@@ -510,6 +520,21 @@ final class FileKeyBackend implements Backend {
       } finally {
         fk.unlocking.unlock();
       }
+    }
+  }
+
+  /** A security-key file: nothing to decrypt or keep; its authenticator signs each time. */
+  private byte[] signWithSecurityKey(FileKey fk, KeyBlob blob, byte[] data, Session session) throws AgentException {
+    byte[] file;
+    try {
+      file = Files.readAllBytes(fk.path);
+    } catch (IOException e) {
+      throw AgentException.failed("cannot read " + fk.path + ": " + e.getMessage());
+    }
+    try {
+      return securityKeys.sign(session, file, blob, fk.comment, data);
+    } finally {
+      Arrays.fill(file, (byte) 0);
     }
   }
 

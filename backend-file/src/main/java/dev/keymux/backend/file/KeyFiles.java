@@ -121,15 +121,16 @@ final class KeyFiles {
 
   /**
    * Refuses key types keymux does not serve from files: DSA (dropped by OpenSSH), RSA below
-   * {@link #RSA_MIN_BITS}, and anything unknown (e.g. security keys, which need their device).
+   * {@link #RSA_MIN_BITS}, and anything unknown.
    */
   static void checkPublicKey(byte[] blob) throws KeyFileException {
     try {
       SshReader r = new SshReader(blob);
       String type = r.readUtf8();
       switch (type) {
-        case "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521":
-          return;
+        case "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+            "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com":
+          return; // security keys sign through their authenticator (SecurityKeyFiles)
         case "ssh-rsa": {
           r.readMpint(); // e
           int bits = r.readMpint().bitLength();
