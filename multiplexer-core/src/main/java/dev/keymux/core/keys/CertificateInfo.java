@@ -15,13 +15,8 @@ public record CertificateInfo(String type, String keyId, long serial, int certTy
 
   public static CertificateInfo parse(byte[] cert) throws KeyFormatException {
     try {
-      SshReader r = new SshReader(cert);
-      String type = r.readUtf8();
-      if (!SshKeyTypes.isCertificate(type)) {
-        throw new KeyFormatException("not a certificate: " + type);
-      }
-      r.readString(); // nonce
-      SshPublicKeys.skipFields(SshKeyTypes.baseType(type), r);
+      SshReader r = atSerial(cert);
+      String type = Fingerprints.keyType(cert);
       long serial = readUint64(r);
       int certType = (int) r.readUint32();
       String keyId = r.readUtf8();
@@ -36,6 +31,18 @@ public record CertificateInfo(String type, String keyId, long serial, int certTy
     } catch (ProtocolException e) {
       throw new KeyFormatException("malformed certificate: " + e.getMessage());
     }
+  }
+
+  /** A reader over {@code cert} past its type, nonce and key fields: at the serial. */
+  private static SshReader atSerial(byte[] cert) throws ProtocolException, KeyFormatException {
+    SshReader r = new SshReader(cert);
+    String type = r.readUtf8();
+    if (!SshKeyTypes.isCertificate(type)) {
+      throw new KeyFormatException("not a certificate: " + type);
+    }
+    r.readString(); // nonce
+    SshPublicKeys.skipFields(SshKeyTypes.baseType(type), r);
+    return r;
   }
 
   private static long readUint64(SshReader r) throws ProtocolException {
@@ -55,13 +62,7 @@ public record CertificateInfo(String type, String keyId, long serial, int certTy
    */
   public static byte[] verifiedSigner(byte[] cert) throws KeyFormatException {
     try {
-      SshReader r = new SshReader(cert);
-      String type = r.readUtf8();
-      if (!SshKeyTypes.isCertificate(type)) {
-        throw new KeyFormatException("not a certificate: " + type);
-      }
-      r.readString(); // nonce
-      SshPublicKeys.skipFields(SshKeyTypes.baseType(type), r);
+      SshReader r = atSerial(cert);
       readUint64(r); // serial
       r.readUint32(); // type
       r.skipString(); // key id
