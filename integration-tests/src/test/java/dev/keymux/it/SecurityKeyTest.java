@@ -119,6 +119,24 @@ class SecurityKeyTest {
   }
 
   @Test
+  void theTouchIsAskedForOnScreenThroughTheAskpassAsOpenSshDoes() throws Exception {
+    Path home = Files.createDirectories(dir.resolve("askpass-home"));
+    Path seen = home.resolve("askpass.log");
+    Path askpass = dev.keymux.testing.Askpass.recording(home, "", seen);
+    try (KeymuxProcess k = KeymuxProcess.start(home, Map.of("SSH_ASKPASS", askpass.toString(), "SSH_ASKPASS_REQUIRE", "force"),
+        "-P", "/usr/lib/openssh/regress/*")) {
+      Map<String, String> env = new HashMap<>(k.env());
+      env.put("SSH_SK_PROVIDER", SK_DUMMY.toString());
+      Proc.run(T, env, "/usr/bin/ssh-add", dir.resolve("id_ed25519_sk").toString()).assertOk();
+      List<String> opts = List.of("-o", "IdentityFile=" + dir.resolve("no-such-identity"));
+      Proc.Result r = Proc.run(T, k.env(), sshd.sshCommand("echo fido-login-ok", opts.toArray(String[]::new)).toArray(String[]::new));
+      assertEquals(0, r.exitCode(), r + "\n" + k.log());
+      String shown = Files.readString(seen);
+      assertTrue(shown.contains("prompt=touch your security key") && shown.contains("hint=none"), shown);
+    }
+  }
+
+  @Test
   void aProviderOutsideTheAllowlistIsRefused() throws Exception {
     Path elsewhere = Files.createDirectories(dir.resolve("not-allowed")).resolve("sk-dummy.so");
     Files.copy(SK_DUMMY, elsewhere);

@@ -49,17 +49,23 @@ final class SecurityKeyFiles {
       if (key.needsPin()) {
         throw AgentException.failed("security key " + comment + " needs its PIN: add it with ssh-add instead");
       }
-      if (key.needsTouch() && prompter != null) {
-        prompter.notice(session, "touch your security key to sign with " + blob.type() + " key "
-            + Fingerprints.sha256(blob.bytes()) + " (" + comment + ")");
+      String touch = "touch your security key to sign with " + blob.type() + " key "
+          + Fingerprints.sha256(blob.bytes()) + " (" + comment + ")";
+      try (Prompter.Notice shown = !key.needsTouch() ? () -> {}
+          : prompter != null ? prompter.notice(session, touch) : logged(session, touch)) {
+        return helper.sign(key, provider, data, null);
       }
-      return helper.sign(key, provider, data, null);
     } catch (SkHelper.SkException e) {
       throw AgentException.failed("signing with security key " + comment + " failed: " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw AgentException.failed("interrupted while the security key signed");
     }
+  }
+
+  private static Prompter.Notice logged(Session session, String text) {
+    org.slf4j.LoggerFactory.getLogger(SecurityKeyFiles.class).info("{}: {}", session, text);
+    return () -> {};
   }
 
   /**

@@ -167,10 +167,8 @@ public final class InMemoryKeyring implements Backend {
         pin = askPin(session, what);
       }
       for (boolean retried = false; ; retried = true) {
-        if (sk.needsTouch()) {
-          prompt.notice(session, "touch your security key to sign with " + what);
-        }
-        try {
+        try (Prompter.Notice touch = sk.needsTouch()
+            ? prompt.notice(session, "touch your security key to sign with " + what) : () -> {}) {
           byte[] signature = skHelper.sign(sk, e.provider(), data, pin);
           log.debug("{}: signed {} bytes with security key {}", session, data.length, fingerprint(blob));
           return signature;

@@ -162,6 +162,32 @@ public final class Askpass {
     }
   }
 
+  /**
+   * Shows {@code text} as a notification, the way OpenSSH's agent asks for a touch: the askpass
+   * run with {@code SSH_ASKPASS_PROMPT=none}, which only displays; it stays up until the
+   * returned handle is closed (at most the timeout). Empty when no askpass may run.
+   */
+  public Optional<Prompter.Notice> show(String text) {
+    Optional<Path> program = program();
+    if (program.isEmpty()) {
+      return Optional.empty();
+    }
+    ProcessBuilder pb = new ProcessBuilder(program.get().toString(), text);
+    pb.environment().clear();
+    pb.environment().putAll(env);
+    pb.environment().put("SSH_ASKPASS_PROMPT", "none");
+    pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+    pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+    try {
+      Process p = pb.start();
+      p.onExit().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((x, e) -> kill(p));
+      return Optional.of(() -> kill(p));
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
   private static void kill(Process p) {
     if (p.isAlive()) {
       p.descendants().forEach(ProcessHandle::destroyForcibly);

@@ -24,12 +24,20 @@ public interface Prompter extends ConfirmPrompt {
   /** Why nobody could be asked for this connection now (for an early, clear failure), or empty. */
   Optional<String> unavailable(Session session);
 
+  /** A notice on screen until closed. */
+  interface Notice extends AutoCloseable {
+    @Override
+    void close();
+  }
+
   /**
    * Tells the user something they must act on now without asking anything ("touch your security
-   * key"). By default a log line; prompt layers that can show more do.
+   * key"), until the returned notice is closed. By default a log line; prompt layers that can
+   * show more do.
    */
-  default void notice(Session session, String text) {
+  default Notice notice(Session session, String text) {
     org.slf4j.LoggerFactory.getLogger(Prompter.class).info("{}: {}", session, text);
+    return () -> {};
   }
 
   /** Asks whether a key may be used for this connection, worded like every other confirm prompt. */

@@ -135,6 +135,16 @@ public final class Prompts implements Prompter {
     return r.way() == Way.NOBODY ? Optional.of(r.whyNot()) : Optional.empty();
   }
 
+  /** A log line, and the askpass as a notification where OpenSSH's rules allow it (as ssh-agent shows a touch). */
+  @Override
+  public Notice notice(Session session, String text) {
+    log.info("{}: {}", session, text);
+    if (mode == PromptMode.NONE) {
+      return () -> {};
+    }
+    return askpass.show(text).orElse(() -> {});
+  }
+
   @Override
   public boolean confirmUse(Session session, Collection<String> keyComments, String fingerprint) {
     return confirm(session, describer.apply(session).confirmQuestion(keyComments, fingerprint));
