@@ -59,11 +59,10 @@ class SecurityKeyTest {
 
   @AfterAll
   static void stop() throws Exception {
-    if (keymux != null) {
-      keymux.close();
-    }
-    if (sshd != null) {
-      sshd.close();
+    for (AutoCloseable c : new AutoCloseable[] {keymux, sshd}) {
+      if (c != null) {
+        c.close();
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.keymux.config.policy;
 
+import dev.keymux.core.policy.Glob;
 import dev.keymux.core.agent.KeyBlob;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

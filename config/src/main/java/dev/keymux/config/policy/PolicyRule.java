@@ -1,5 +1,6 @@
 package dev.keymux.config.policy;
 
+import dev.keymux.core.policy.Glob;
 import java.time.DayOfWeek;
 import java.time.Duration;
 import java.time.LocalTime;

@@ -1,5 +1,6 @@
 package dev.keymux.config.policy;
 
+import dev.keymux.core.policy.Glob;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

@@ -7,6 +7,7 @@ import dev.keymux.core.agent.SessionBinding;
 import dev.keymux.core.keys.CertificateInfo;
 import dev.keymux.core.keys.Fingerprints;
 import dev.keymux.core.keys.KeyFormatException;
+import dev.keymux.core.policy.Glob;
 import dev.keymux.core.wire.KeyConstraint.DestinationConstraint;
 import dev.keymux.core.wire.KeyConstraint.Hop;
 import dev.keymux.core.wire.KeyConstraint.HostKey;
@@ -207,28 +208,7 @@ public final class DestinationRestriction {
 
   /** OpenSSH's match_pattern: {@code *} any run, {@code ?} one character, nothing else special. */
   static boolean wildcardMatch(String s, String pattern) {
-    int si = 0;
-    int pi = 0;
-    int star = -1;
-    int mark = 0;
-    while (si < s.length()) {
-      if (pi < pattern.length() && (pattern.charAt(pi) == '?' || pattern.charAt(pi) == s.charAt(si))) {
-        si++;
-        pi++;
-      } else if (pi < pattern.length() && pattern.charAt(pi) == '*') {
-        star = pi++;
-        mark = si;
-      } else if (star >= 0) {
-        pi = star + 1;
-        si = ++mark;
-      } else {
-        return false;
-      }
-    }
-    while (pi < pattern.length() && pattern.charAt(pi) == '*') {
-      pi++;
-    }
-    return pi == pattern.length();
+    return Glob.matches(pattern, s, false);
   }
 
   /** The hops as {@code ssh-add -h} takes them: "host_a", "host_a>user@host_b". */

@@ -1,17 +1,18 @@
-package dev.keymux.config.policy;
+package dev.keymux.core.policy;
 
 /**
  * Shell-style patterns as OpenSSH uses them in known_hosts and ssh_config: {@code *} matches any
- * run of characters (slashes included), {@code ?} exactly one. Nothing else is special.
+ * run of characters (slashes included), {@code ?} exactly one. Nothing else is special. Used by
+ * policy rules, known_hosts and the user patterns of destination-restricted keys (match_pattern).
  */
-final class Glob {
+public final class Glob {
   private Glob() {}
 
-  static boolean isPattern(String s) {
+  public static boolean isPattern(String s) {
     return s.indexOf('*') >= 0 || s.indexOf('?') >= 0;
   }
 
-  static boolean matches(String pattern, String text, boolean ignoreCase) {
+  public static boolean matches(String pattern, String text, boolean ignoreCase) {
     if (ignoreCase) {
       pattern = pattern.toLowerCase(java.util.Locale.ROOT);
       text = text.toLowerCase(java.util.Locale.ROOT);

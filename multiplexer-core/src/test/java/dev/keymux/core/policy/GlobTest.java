@@ -1,4 +1,4 @@
-package dev.keymux.config.policy;
+package dev.keymux.core.policy;
 
 import static org.junit.jupiter.api.Assertions.*;
 
