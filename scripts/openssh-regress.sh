@@ -16,7 +16,24 @@ src=/usr/lib/openssh/regress
 [ -x /usr/sbin/sshd ] || { echo "openssh-regress: /usr/sbin/sshd missing; apt-get install openssh-server" >&2; exit 2; }
 mkdir -p /run/sshd
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/keymux-regress.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
+# sshd puts forwarded-agent sockets in /tmp/ssh-XXXXXXXXXX (a fixed place), and the suite's
+# `sshd -i` sessions leave some behind (with OpenSSH's ssh-agent too). Remove the ones this run
+# made that nothing answers on, so the machine's stale-socket checks (keymux doctor) stay clean.
+before="$tmp.before"
+ls -d /tmp/ssh-* 2>/dev/null | sort > "$before" || true
+cleanup() {
+  set +e
+  ls -d /tmp/ssh-* 2>/dev/null | sort | comm -13 "$before" - | while read -r d; do
+    for s in "$d"/agent.*; do
+      [ -S "$s" ] || continue
+      SSH_AUTH_SOCK="$s" ssh-add -l >/dev/null 2>&1
+      if [ $? -eq 2 ]; then rm -f "$s"; fi # 2: nobody answers
+    done
+    rmdir "$d" 2>/dev/null || true
+  done
+  rm -rf "$tmp" "$before"
+}
+trap cleanup EXIT INT TERM
 cp -a "$src" "$tmp/regress"
 tests=""
 for t in "$@"; do tests="$tests $t"; done
