@@ -362,7 +362,12 @@ final class DoctorCommand implements Callable<Integer> {
             continue;
           }
           try (DirectoryStream<Path> socks = Files.newDirectoryStream(d, "agent.*")) {
-            socks.forEach(found::add);
+            for (Path s : socks) {
+              // Only sockets: an agent may keep other files beside its socket (keymux agent's SOCKET.log).
+              if (Files.readAttributes(s, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
+                found.add(s);
+              }
+            }
           }
         } catch (IOException | DirectoryIteratorException ignored) {
           // gone since the listing, or unreadable: not ours to judge; the other directories still count

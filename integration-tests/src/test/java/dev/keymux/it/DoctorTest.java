@@ -44,6 +44,7 @@ class DoctorTest {
     Path staleDir = Files.createDirectories(tmp.resolve("ssh-stale123"));
     Path stale = staleDir.resolve("agent.42");
     staleSocket(stale);
+    Files.writeString(staleDir.resolve("agent.42.log"), "keymux agent's log beside its socket: not a socket\n");
 
     Map<String, String> env = new HashMap<>(KeymuxProcess.cleanEnv(dir));
     env.put("TMPDIR", tmp.toString());
@@ -55,6 +56,7 @@ class DoctorTest {
     assertTrue(none.stdout().contains("keymux is not running on " + ours), none.stdout());
     assertTrue(none.stdout().contains("SSH_AUTH_SOCK is not set"), none.stdout());
     assertTrue(none.stdout().contains("stale agent socket " + stale) && none.stdout().contains("rm " + stale), none.stdout());
+    assertFalse(none.stdout().contains("agent.42.log"), "only sockets are agent sockets: " + none.stdout());
 
     try (KeymuxProcess keymux = KeymuxProcess.start(dir, Map.of("XDG_RUNTIME_DIR", run.toString()), "--config", conf.toString());
         OpenSshAgent other = OpenSshAgent.start()) {
