@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,10 +32,20 @@ final class Commands {
   }
 
   static Outcome run(Duration timeout, List<String> cmd) {
+    return run(timeout, cmd, null);
+  }
+
+  /** As {@link #run(Duration, List)}, with exactly the environment {@code env} (inherited when null). */
+  static Outcome run(Duration timeout, List<String> cmd, Map<String, String> env) {
     Process p;
     try {
-      p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-          .start();
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+      if (env != null) {
+        pb.environment().clear();
+        pb.environment().putAll(env);
+      }
+      p = pb.start();
     } catch (IOException e) {
       return new Outcome(-1, cmd.get(0) + " cannot run: " + e.getMessage());
     }

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -50,6 +51,9 @@ final class InstallCommand implements Callable<Integer> {
   @Option(names = "--no-enable", description = "Write the files but do not run systemctl (no user session, a container).")
   boolean noEnable;
 
+  @Option(names = "--no-archive", description = "Do not make the class-data archive that makes keymux start faster.")
+  boolean noArchive;
+
   @Option(names = "--shell", paramLabel = "SHELL", description = "Shell of the printed line: fish, csh or tcsh; any other name gets POSIX syntax. "
       + "Guessed from $SHELL (sh when unset).")
   String shell;
@@ -64,8 +68,11 @@ final class InstallCommand implements Callable<Integer> {
     Path socketUnit = units.resolve(UserUnits.SOCKET);
     Path serviceUnit = units.resolve(UserUnits.SERVICE);
     String socketText = UserUnits.socketUnit();
-    String serviceText = UserUnits.serviceUnit(UserUnits.javaBinary(), UserUnits.runningJar());
+    DaemonJvm.Java java = UserUnits.java(env);
+    Path jar = UserUnits.runningJar();
+    Path archive = DaemonJvm.archive(jar, java, env);
     if (print) {
+      String serviceText = UserUnits.serviceUnit(java, jar, noArchive ? Optional.empty() : Optional.of(archive));
       out.println("# " + socketUnit);
       out.print(socketText);
       out.println();
@@ -79,6 +86,17 @@ final class InstallCommand implements Callable<Integer> {
         throw new Main.UserError(unit + " exists and was not written by keymux install; move it away first");
       }
     }
+    Optional<Path> made = Optional.empty();
+    if (!noArchive) {
+      Optional<String> problem = DaemonJvm.train(java, jar, archive);
+      if (problem.isEmpty()) {
+        made = Optional.of(archive);
+        out.println("made the start-up archive " + archive + " (Java " + java.feature() + ")");
+      } else {
+        err.println("keymux: no start-up archive (" + problem.get() + "); keymux starts without one, only slower");
+      }
+    }
+    String serviceText = UserUnits.serviceUnit(java, jar, made);
     Files.createDirectories(units);
     Files.writeString(socketUnit, socketText);
     Files.writeString(serviceUnit, serviceText);

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       GrantCommand.Revoke.class,
       InstallCommand.class,
       UninstallCommand.class,
+      TrainCommand.class,
       AutoComplete.GenerateCompletion.class
     })
 public final class Main implements Runnable {
@@ -34,6 +35,10 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
+    StartupTrace.mark("main");
+    if (args.length == 1 && args[0].equals("serve")) {
+      System.exit(ServeCommand.runWithoutOptions());
+    }
     System.exit(commandLine().execute(args));
   }
 

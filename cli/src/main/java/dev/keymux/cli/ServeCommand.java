@@ -57,15 +57,37 @@ final class ServeCommand implements Callable<Integer> {
     return run(this, null);
   }
 
+  /**
+   * {@code keymux serve} with no options, as keymux.service runs it, without building the
+   * command line of every command first: picocli's classes are too old for the class-data
+   * archive, and building keymux's thirteen commands took longer than all of serve's own start
+   * (docs/architecture.md, "Start-up and memory"). Errors end it as picocli would.
+   */
+  static int runWithoutOptions() {
+    try {
+      return run(new ServeCommand(), null);
+    } catch (Main.UserError e) {
+      System.err.println("keymux: " + e.getMessage());
+      return 1;
+    } catch (Exception e) {
+      e.printStackTrace();
+      return 1;
+    }
+  }
+
   /** Runs the daemon until SIGTERM/SIGINT; {@code ready} is told the socket once it is served. */
   static int run(ServeCommand opts, java.util.function.Consumer<Path> ready) throws Exception {
     if (opts.debug) {
       System.setProperty("keymux.log.level", "DEBUG");
     }
+    StartupTrace.mark("serve run");
     Logger log = LoggerFactory.getLogger(ServeCommand.class);
+    StartupTrace.mark("logger");
     KeymuxSettings plain = Settings.load(opts.config, opts.overrides());
+    StartupTrace.mark("settings");
     List<PreloadedKeys.Key> keys = readKeys(opts, plain.headless());
-    KeymuxSettings settings = load(opts, keys);
+    KeymuxSettings settings = load(opts, keys, plain);
+    StartupTrace.mark("settings2");
     SocketActivation activation;
     try {
       activation = SocketActivation.from(System.getenv(), ProcessHandle.current().pid());
@@ -92,6 +114,7 @@ final class ServeCommand implements Callable<Integer> {
       Daemon.closeAll(preloaded);
       throw new Main.UserError(e.getMessage(), e);
     }
+    StartupTrace.mark("daemon built");
     socket = daemon.socketPath();
     if (activation.socket().isPresent() && !socket.equals(settings.socketPath())) {
       log.info("serving systemd's socket {}; keymux.socket.path ({}) is not used", socket, settings.socketPath());
@@ -106,6 +129,7 @@ final class ServeCommand implements Callable<Integer> {
       daemon.close();
       throw new Main.UserError("cannot serve " + socket + ": " + e.getMessage(), e);
     }
+    StartupTrace.mark("started");
     if (ready != null) {
       ready.accept(socket);
     }
@@ -119,7 +143,11 @@ final class ServeCommand implements Callable<Integer> {
    * ones (again on every reload, so they survive edits of the file).
    */
   private static KeymuxSettings load(ServeCommand opts, List<PreloadedKeys.Key> keys) {
-    KeymuxSettings plain = Settings.load(opts.config, opts.overrides());
+    return load(opts, keys, Settings.load(opts.config, opts.overrides()));
+  }
+
+  /** As {@link #load(ServeCommand, List)}, from the file's settings {@code plain} just loaded. */
+  private static KeymuxSettings load(ServeCommand opts, List<PreloadedKeys.Key> keys, KeymuxSettings plain) {
     Map<String, Object> o = opts.overrides();
     if (plain.headless()) {
       o.putAll(Headless.withoutDesktop(plain));

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * keymux's systemd user units: {@code keymux.socket} (systemd holds the agent socket and starts
@@ -50,8 +51,16 @@ final class UserUnits {
         + "WantedBy=sockets.target\n";
   }
 
-  /** The service runs this very jar with this very JVM: both by absolute path. */
-  static String serviceUnit(Path java, Path jar) {
+  /**
+   * The service runs {@code jar} on {@code java} by absolute paths, with keymux's JVM options and,
+   * when there is one, the class-data archive made for that jar and Java.
+   */
+  static String serviceUnit(DaemonJvm.Java java, Path jar, Optional<Path> archive) {
+    List<String> words = new ArrayList<>();
+    words.add(java.binary().toString());
+    words.addAll(DaemonJvm.options(java.feature()));
+    archive.ifPresent(a -> words.addAll(java.useArchive(a)));
+    words.addAll(List.of("-jar", jar.toString(), "serve"));
     return MARKER + "\n"
         + "[Unit]\n"
         + "Description=keymux SSH agent multiplexer\n"
@@ -59,12 +68,45 @@ final class UserUnits {
         + "After=" + SOCKET + "\n"
         + "\n"
         + "[Service]\n"
-        + "ExecStart=" + execArgument(java.toString()) + " -jar " + execArgument(jar.toString()) + " serve\n"
+        + "# JVM options: keymux's jvm.options (docs/architecture.md, \"Start-up and memory\").\n"
+        + "ExecStart=" + String.join(" ", words.stream().map(UserUnits::execArgument).toList()) + "\n"
         + "# SIGHUP re-reads the configuration.\n"
         + "ExecReload=/bin/kill -HUP $MAINPID\n"
         + "\n"
         + "[Install]\n"
         + "Also=" + SOCKET + "\n";
+  }
+
+  /** The words of a unit's ExecStart= line, unquoted (for what {@link #serviceUnit} writes). */
+  static List<String> execStart(String unit) {
+    String line = unit.lines().filter(l -> l.startsWith("ExecStart=")).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no ExecStart= line"));
+    List<String> words = new ArrayList<>();
+    StringBuilder w = new StringBuilder();
+    boolean quoted = false;
+    boolean any = false;
+    String rest = line.substring("ExecStart=".length());
+    for (int i = 0; i < rest.length(); i++) {
+      char c = rest.charAt(i);
+      if (quoted && c == '\\' && i + 1 < rest.length()) {
+        w.append(rest.charAt(++i));
+      } else if (c == '"') {
+        quoted = !quoted;
+        any = true;
+      } else if (c == ' ' && !quoted) {
+        if (any || w.length() > 0) {
+          words.add(w.toString());
+        }
+        w.setLength(0);
+        any = false;
+      } else {
+        w.append(c);
+      }
+    }
+    if (any || w.length() > 0) {
+      words.add(w.toString());
+    }
+    return words.stream().map(x -> x.replace("%%", "%").replace("$$", "$")).toList();
   }
 
   /**
@@ -79,9 +121,9 @@ final class UserUnits {
     return escaped;
   }
 
-  /** The JVM running us. */
-  static Path javaBinary() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toAbsolutePath();
+  /** The Java the service runs on: the best one here (see {@link DaemonJvm#best}). */
+  static DaemonJvm.Java java(Map<String, String> env) {
+    return DaemonJvm.best(env, Path.of(System.getProperty("java.home")).toAbsolutePath(), Path.of("/usr/lib/jvm"));
   }
 
   /** The keymux jar running us; a UserError when keymux does not run from its jar (a development classpath). */

@@ -19,7 +19,9 @@ class InstallCommandTest {
   @TempDir Path dir;
 
   Map<String, String> env() {
-    return KeymuxProcess.cleanEnv(dir); // HOME=dir, XDG_CONFIG_HOME=dir/.config
+    Map<String, String> env = KeymuxProcess.cleanEnv(dir); // HOME=dir, XDG_CONFIG_HOME=dir/.config
+    env.put("KEYMUX_JAVA", KeymuxProcess.javaBinary()); // else install picks the newest Java here
+    return env;
   }
 
   Proc.Result keymux(String... args) {
@@ -36,20 +38,22 @@ class InstallCommandTest {
     assertEquals(0, r.exitCode(), r.toString());
     assertTrue(r.stdout().contains("# " + units().resolve("keymux.socket")), r.stdout());
     assertTrue(r.stdout().contains("\nListenStream=%t/keymux/agent.sock\nSocketMode=0600\nDirectoryMode=0700\n"), r.stdout());
-    assertTrue(r.stdout().contains("\nExecStart=" + KeymuxProcess.javaBinary() + " -jar " + KeymuxProcess.jar() + " serve\n"),
-        r.stdout());
+    String execStart = r.stdout().lines().filter(l -> l.startsWith("ExecStart=")).findFirst().orElseThrow();
+    assertTrue(execStart.startsWith("ExecStart=" + KeymuxProcess.javaBinary() + " -XX:+UseSerialGC "), execStart);
+    assertTrue(execStart.endsWith(" -jar " + KeymuxProcess.jar() + " serve"), execStart);
     assertTrue(r.stdout().contains("\nExecReload=/bin/kill -HUP $MAINPID\n"), r.stdout());
     assertFalse(Files.exists(dir.resolve(".config")), "--print writes nothing");
   }
 
   @Test
   void installWritesUnitsAndAValidStarterConfigUninstallRemovesOnlyTheUnits() throws Exception {
-    Proc.Result r = keymux("install", "--no-enable");
+    Proc.Result r = keymux("install", "--no-enable", "--no-archive");
     assertEquals(0, r.exitCode(), r.toString());
     Path socketUnit = units().resolve("keymux.socket");
     Path serviceUnit = units().resolve("keymux.service");
     assertTrue(Files.readString(socketUnit).contains("ListenStream=%t/keymux/agent.sock"));
-    assertTrue(Files.readString(serviceUnit).contains("ExecStart=" + KeymuxProcess.javaBinary() + " -jar "));
+    assertTrue(Files.readString(serviceUnit).contains("ExecStart=" + KeymuxProcess.javaBinary() + " -XX:"));
+    assertFalse(Files.readString(serviceUnit).contains("-XX:SharedArchiveFile="), "--no-archive: none made, none named");
     assertTrue(r.stdout().contains("SSH_AUTH_SOCK=\"$XDG_RUNTIME_DIR/keymux/agent.sock\""), r.stdout());
     assertTrue(r.stdout().contains("if [ -n \"${XDG_RUNTIME_DIR:-}\" ]"), "the line works in a login without XDG_RUNTIME_DIR");
 
@@ -60,7 +64,7 @@ class InstallCommandTest {
     assertTrue(check.stdout().contains(config.toString()), "policy check read the starter file: " + check.stdout());
 
     Files.writeString(config, "keymux.idle-exit = 5m\n");
-    assertEquals(0, keymux("install", "--no-enable").exitCode());
+    assertEquals(0, keymux("install", "--no-enable", "--no-archive").exitCode());
     assertEquals("keymux.idle-exit = 5m\n", Files.readString(config), "an existing configuration is kept");
 
     Proc.Result u = keymux("uninstall");
@@ -71,7 +75,7 @@ class InstallCommandTest {
 
   @Test
   void withoutAUserSessionInstallSaysSoAndUninstallLeavesUnitsItDidNotWrite() throws Exception {
-    Proc.Result r = keymux("install");
+    Proc.Result r = keymux("install", "--no-archive");
     assertEquals(1, r.exitCode(), r.toString());
     assertTrue(r.stderr().contains("could not enable keymux.socket") && r.stderr().contains("no systemd user session"),
         r.stderr());

@@ -29,6 +29,11 @@ class SocketActivationTest {
 
   /** keymux under systemd-socket-activate on {@code socket}, with a private home and {@code config}. */
   Process activate(Path socket, Path config, Path log) throws Exception {
+    return activate(socket, KeymuxProcess.command("serve", "--config", config.toString()), log);
+  }
+
+  /** {@code daemon} under systemd-socket-activate on {@code socket}, with a private home (dir/home). */
+  Process activate(Path socket, List<String> daemon, Path log) throws Exception {
     RealComponents.require("systemd", RealComponents.commandExists(ACTIVATE),
         ACTIVATE + " is not installed (apt-get install systemd)");
     Path home = Files.createDirectories(dir.resolve("home"));
@@ -36,7 +41,7 @@ class SocketActivationTest {
         // systemd-socket-activate hands the daemon only the variables named here.
         "-E", "HOME=" + home, "-E", "XDG_CONFIG_HOME=" + home.resolve(".config"),
         "-E", "XDG_RUNTIME_DIR=" + Files.createDirectories(dir.resolve("xdg-run"))));
-    cmd.addAll(KeymuxProcess.command("serve", "--config", config.toString()));
+    cmd.addAll(daemon);
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     long deadline = System.currentTimeMillis() + 20_000;
     while (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) { // bound by systemd-socket-activate, before keymux runs
@@ -140,5 +145,65 @@ class SocketActivationTest {
     } finally {
       stop(p);
     }
+  }
+
+  /** Every Java keymux install could pick here: the one running the tests and Temurin 25 where installed. */
+  static List<String> javas() {
+    List<String> javas = new ArrayList<>(List.of(KeymuxProcess.javaBinary()));
+    try (var dirs = Files.newDirectoryStream(Path.of("/usr/lib/jvm"))) {
+      for (Path home : dirs) {
+        Path bin = home.resolve("bin/java");
+        if (home.getFileName().toString().contains("-25-") && Files.isExecutable(bin) && !javas.contains(bin.toString())) {
+          javas.add(bin.toString());
+        }
+      }
+    } catch (java.io.IOException e) {
+      // only the running Java
+    }
+    return javas;
+  }
+
+  /**
+   * The service `keymux install` writes, run as systemd would run it: its ExecStart (keymux's JVM
+   * options and the class-data archive install made) under systemd-socket-activate. The JVM is
+   * told to fail rather than start without the archive, so a stale or unusable archive fails
+   * here instead of silently costing start-up time.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.MethodSource("javas")
+  void theServiceKeymuxInstallWritesAnswersWithItsArchive(String java) throws Exception {
+    Path home = Files.createDirectories(dir.resolve("home"));
+    Map<String, String> env = KeymuxProcess.cleanEnv(home);
+    env.put("KEYMUX_JAVA", java);
+    env.put("XDG_CACHE_HOME", home.resolve(".cache").toString());
+    Proc.Result install = Proc.run(Duration.ofMinutes(3), env, KeymuxProcess.command("install", "--no-enable")
+        .toArray(String[]::new)).assertOk();
+    assertTrue(install.stdout().contains("made the start-up archive "), install.toString());
+    String unit = Files.readString(home.resolve(".config/systemd/user/keymux.service"));
+    String execStart = unit.lines().filter(l -> l.startsWith("ExecStart=")).findFirst().orElseThrow()
+        .substring("ExecStart=".length());
+    assertFalse(execStart.contains("\"") || execStart.contains("'"), "plain words in this test's paths: " + execStart);
+    List<String> words = new ArrayList<>(List.of(execStart.split(" ")));
+    assertEquals(java, words.get(0), execStart);
+    assertEquals(List.of("-jar", KeymuxProcess.jar().toString(), "serve"), words.subList(words.size() - 3, words.size()));
+    String archive = words.stream().filter(w -> w.startsWith("-XX:AOTCache=") || w.startsWith("-XX:SharedArchiveFile="))
+        .findFirst().orElseThrow(() -> new AssertionError("no archive in " + execStart));
+    assertTrue(Files.isRegularFile(Path.of(archive.substring(archive.indexOf('=') + 1))), execStart);
+    assertTrue(words.contains("-XX:+UseSerialGC") && words.stream().anyMatch(w -> w.startsWith("-Xmx")), execStart);
+    words.add(1, archive.startsWith("-XX:AOTCache=") ? "-XX:AOTMode=on" : "-Xshare:on");
+
+    Path key = TestKeys.generate(Files.createDirectories(home.resolve(".ssh")), "id_ed25519", "ed25519", "unit-key");
+    Path socket = Files.createDirectories(dir.resolve("run")).resolve("agent.sock");
+    Path log = dir.resolve("keymux.log");
+    Process p = activate(socket, words, log);
+    try {
+      Proc.Result list = Proc.run(T, client(dir, socket), "/usr/bin/ssh-add", "-l");
+      assertEquals(0, list.exitCode(), list + "\n" + read(log));
+      assertTrue(list.stdout().contains(TestKeys.fingerprint(key)), list + "\n" + read(log));
+      assertFalse(read(log).contains("[warning]"), "the JVM took its options and archive without a word:\n" + read(log));
+    } finally {
+      stop(p);
+    }
+    assertEquals(143, p.exitValue(), read(log));
   }
 }

@@ -1,0 +1,116 @@
+package dev.keymux.cli;
+
+import dev.keymux.core.agent.Identity;
+import dev.keymux.core.agent.Session;
+import dev.keymux.core.client.AgentClient;
+import dev.keymux.core.wire.AgentRequest;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
+import org.bouncycastle.crypto.util.OpenSSHPrivateKeyUtil;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code keymux train-startup DIR} (hidden): the start-up a class-data archive records. Serves
+ * the embedded defaults on DIR/agent.sock with HOME=DIR, whose .ssh holds a throwaway ed25519
+ * key it writes, and asks what a first {@code ssh}/{@code git} asks: the key list, a signature
+ * with the file's key, an {@code ssh-add} and a signature with the added key. Then it exits, and
+ * the JVM writes the archive ({@code -XX:ArchiveClassesAtExit} on Java 17–23, the AOT cache of
+ * {@code -XX:AOTCacheOutput} from Java 25). {@link StartupArchive} runs it with DIR as HOME and
+ * XDG directories, so nothing of the user's is read or touched.
+ */
+@Command(name = "train-startup", hidden = true,
+    description = "Exercise start-up and a first answer in DIR (for the class-data archive); then exit.")
+final class TrainCommand implements Callable<Integer> {
+  @Parameters(paramLabel = "DIR", description = "An empty scratch directory, also HOME.")
+  Path dir;
+
+  @Override
+  public Integer call() throws Exception {
+    Path ssh = Files.createDirectories(dir.resolve(".ssh"));
+    Files.setPosixFilePermissions(ssh, PosixFilePermissions.fromString("rwx------"));
+    SecureRandom random = new SecureRandom();
+    writeKeyFile(ssh.resolve("id_ed25519"), new Ed25519PrivateKeyParameters(random));
+
+    ServeCommand opts = new ServeCommand();
+    opts.socket = dir.resolve("agent.sock");
+    CompletableFuture<Path> served = new CompletableFuture<>();
+    Thread daemon = new Thread(() -> {
+      try {
+        ServeCommand.run(opts, served::complete);
+      } catch (Exception e) {
+        served.completeExceptionally(e);
+      }
+    }, "keymux-train-serve");
+    daemon.setDaemon(true);
+    daemon.start();
+    Path socket = served.get(60, TimeUnit.SECONDS);
+
+    byte[] data = new byte[64];
+    random.nextBytes(data);
+    try (AgentClient client = new AgentClient(socket, Duration.ofSeconds(30))) {
+      Session session = Session.local();
+      List<Identity> keys = client.list(session);
+      for (Identity key : keys) {
+        client.sign(session, key.key(), data, 0);
+      }
+      Ed25519PrivateKeyParameters added = new Ed25519PrivateKeyParameters(random);
+      client.add(session, addRequest(added));
+      for (Identity key : client.list(session)) {
+        client.sign(session, key.key(), data, 0);
+      }
+      client.removeAll(session);
+      if (keys.isEmpty()) {
+        throw new Main.UserError("training: the file backend offered no key from " + ssh);
+      }
+    }
+    return 0; // Main exits; the shutdown hook stops the daemon and the JVM writes its archive
+  }
+
+  /** An unencrypted OpenSSH private key file and its .pub, as ssh-keygen -N '' writes them. */
+  private static void writeKeyFile(Path file, Ed25519PrivateKeyParameters key) throws IOException {
+    byte[] blob = OpenSSHPrivateKeyUtil.encodePrivateKey(key);
+    String b64 = Base64.getMimeEncoder(70, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(blob);
+    Files.writeString(file, "-----BEGIN OPENSSH PRIVATE KEY-----\n" + b64 + "\n-----END OPENSSH PRIVATE KEY-----\n");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    ByteArrayOutputStream pub = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(pub);
+    string(out, "ssh-ed25519".getBytes(StandardCharsets.US_ASCII));
+    string(out, key.generatePublicKey().getEncoded());
+    Files.writeString(file.resolveSibling(file.getFileName() + ".pub"),
+        "ssh-ed25519 " + Base64.getEncoder().encodeToString(pub.toByteArray()) + " keymux-training\n");
+  }
+
+  /** SSH_AGENTC_ADD_IDENTITY's key: string type, string public key, string seed || public key. */
+  private static AgentRequest.AddIdentity addRequest(Ed25519PrivateKeyParameters key) throws IOException {
+    ByteArrayOutputStream material = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(material);
+    byte[] pub = key.generatePublicKey().getEncoded();
+    byte[] secret = Arrays.copyOf(key.getEncoded(), 64);
+    System.arraycopy(pub, 0, secret, 32, 32);
+    string(out, "ssh-ed25519".getBytes(StandardCharsets.US_ASCII));
+    string(out, pub);
+    string(out, secret);
+    Arrays.fill(secret, (byte) 0);
+    return new AgentRequest.AddIdentity("ssh-ed25519", material.toByteArray(), "keymux-training", List.of());
+  }
+
+  private static void string(DataOutputStream out, byte[] value) throws IOException {
+    out.writeInt(value.length);
+    out.write(value);
+  }
+}
