@@ -99,6 +99,7 @@ final class Daemon implements AutoCloseable {
     this.settings = settings;
     this.env = Map.copyOf(env);
     // Confirm questions name the client and destination the way the policy in force sees them.
+    StartupTrace.mark("daemon");
     prompts = new Prompts(settings.prompt(), env, settings.confirmTimeout(), session -> policy.get().requester(session));
     List<Backend> backends = new ArrayList<>(preloaded);
     StartupTrace.mark("prompts");

@@ -17,6 +17,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 
 /**
  * How the keymux daemon's JVM starts: which Java (the newest installed, at least 17), with which
@@ -33,6 +35,10 @@ final class DaemonJvm {
   private static final Duration TRAINING_TIMEOUT = Duration.ofMinutes(2);
   private static final Pattern VERSION = Pattern.compile("^JAVA_VERSION=\"(\\d+)[^\"]*\"", Pattern.MULTILINE);
   private static final Pattern FOR_VERSION = Pattern.compile("^(\\d+)\\+\\s+(\\S.*)$");
+  /** The file, beside the archive, that holds junixsocket's native library for this machine. */
+  static final String NATIVE_LIBRARY = "keymux.jar.junixsocket.so";
+  /** junixsocket loads its library from here when the file is there, else as it always does. */
+  private static final String NATIVE_LIBRARY_PROPERTY = "org.newsclub.net.unix.library.override";
 
   /** A Java installation: its {@code bin/java} and feature version (17, 21, 25, ...). */
   record Java(Path binary, int feature) {
@@ -151,6 +157,41 @@ final class DaemonJvm {
           .resolve("keymux");
     }
     return dir.resolve(java.archiveName());
+  }
+
+  /** Where the copy of junixsocket's native library made with {@code archive} lives. */
+  static Path nativeLibrary(Path archive) {
+    return archive.resolveSibling(NATIVE_LIBRARY);
+  }
+
+  /** The option that has junixsocket load {@code library} instead of copying its own out of the jar. */
+  static List<String> useNativeLibrary(Path library) {
+    return List.of("-D" + NATIVE_LIBRARY_PROPERTY + "=" + library);
+  }
+
+  /**
+   * Copies junixsocket's native library for this machine out of {@code jar} to {@code target}:
+   * junixsocket otherwise writes it to a temporary file and loads it from there at every start,
+   * which was a tenth of keymux's time to its first answer. Returns the problem when there is one.
+   */
+  static Optional<String> copyNativeLibrary(Path jar, Path target) {
+    String arch = System.getProperty("os.arch");
+    Pattern name = Pattern.compile("lib/" + Pattern.quote(arch) + "-Linux-(clang|gpp)/jni/libjunixsocket-native-[0-9.]+\\.so");
+    try (ZipFile zip = new ZipFile(jar.toFile())) {
+      Optional<? extends ZipEntry> entry = zip.stream().filter(e -> name.matcher(e.getName()).matches())
+          .min(Comparator.comparing(ZipEntry::getName)); // clang's build before gpp's
+      if (entry.isEmpty()) {
+        return Optional.of("no junixsocket library for " + arch + " Linux in " + jar);
+      }
+      Path partial = target.resolveSibling(target.getFileName() + "." + ProcessHandle.current().pid() + ".partial");
+      try (InputStream in = zip.getInputStream(entry.get())) {
+        Files.copy(in, partial, StandardCopyOption.REPLACE_EXISTING);
+      }
+      Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      return Optional.empty();
+    } catch (IOException e) {
+      return Optional.of("cannot copy junixsocket's library to " + target + ": " + e.getMessage());
+    }
   }
 
   /**

@@ -72,7 +72,8 @@ final class InstallCommand implements Callable<Integer> {
     Path jar = UserUnits.runningJar();
     Path archive = DaemonJvm.archive(jar, java, env);
     if (print) {
-      String serviceText = UserUnits.serviceUnit(java, jar, noArchive ? Optional.empty() : Optional.of(archive));
+      String serviceText = noArchive ? UserUnits.serviceUnit(java, jar, Optional.empty(), Optional.empty())
+          : UserUnits.serviceUnit(java, jar, Optional.of(archive), Optional.of(DaemonJvm.nativeLibrary(archive)));
       out.println("# " + socketUnit);
       out.print(socketText);
       out.println();
@@ -87,7 +88,15 @@ final class InstallCommand implements Callable<Integer> {
       }
     }
     Optional<Path> made = Optional.empty();
+    Optional<Path> library = Optional.empty();
     if (!noArchive) {
+      Path copy = DaemonJvm.nativeLibrary(archive);
+      Optional<String> notCopied = DaemonJvm.copyNativeLibrary(jar, copy);
+      if (notCopied.isEmpty()) {
+        library = Optional.of(copy);
+      } else {
+        err.println("keymux: " + notCopied.get() + "; junixsocket copies it out at each start instead");
+      }
       Optional<String> problem = DaemonJvm.train(java, jar, archive);
       if (problem.isEmpty()) {
         made = Optional.of(archive);
@@ -96,7 +105,7 @@ final class InstallCommand implements Callable<Integer> {
         err.println("keymux: no start-up archive (" + problem.get() + "); keymux starts without one, only slower");
       }
     }
-    String serviceText = UserUnits.serviceUnit(java, jar, made);
+    String serviceText = UserUnits.serviceUnit(java, jar, made, library);
     Files.createDirectories(units);
     Files.writeString(socketUnit, socketText);
     Files.writeString(serviceUnit, serviceText);

@@ -36,10 +36,21 @@ public final class Main implements Runnable {
 
   public static void main(String[] args) {
     StartupTrace.mark("main");
+    // Guice the cheap way: keymux intercepts no methods, so no generated classes (they cost
+    // start-up time and cannot go into the class-data archive), and no stack walk to record
+    // where each binding was made. Set with -D, a user's choice wins.
+    setDefault("guice_bytecode_gen_option", "DISABLED");
+    setDefault("guice_include_stack_traces", "OFF");
     if (args.length == 1 && args[0].equals("serve")) {
       System.exit(ServeCommand.runWithoutOptions());
     }
     System.exit(commandLine().execute(args));
+  }
+
+  private static void setDefault(String property, String value) {
+    if (System.getProperty(property) == null) {
+      System.setProperty(property, value);
+    }
   }
 
   static CommandLine commandLine() {

@@ -39,6 +39,10 @@ final class TrainCommand implements Callable<Integer> {
   @Parameters(paramLabel = "DIR", description = "An empty scratch directory, also HOME.")
   Path dir;
 
+  @picocli.CommandLine.Option(names = "--native-library", paramLabel = "FILE",
+      description = "Also copy junixsocket's native library for this machine to FILE (what ./keymux uses).")
+  Path nativeLibrary;
+
   @Override
   public Integer call() throws Exception {
     Path ssh = Files.createDirectories(dir.resolve(".ssh"));
@@ -76,6 +80,12 @@ final class TrainCommand implements Callable<Integer> {
       client.removeAll(session);
       if (keys.isEmpty()) {
         throw new Main.UserError("training: the file backend offered no key from " + ssh);
+      }
+    }
+    if (nativeLibrary != null) {
+      java.util.Optional<String> problem = DaemonJvm.copyNativeLibrary(UserUnits.runningJar(), nativeLibrary);
+      if (problem.isPresent()) {
+        System.err.println("keymux: " + problem.get());
       }
     }
     return 0; // Main exits; the shutdown hook stops the daemon and the JVM writes its archive

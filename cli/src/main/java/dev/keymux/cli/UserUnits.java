@@ -55,11 +55,12 @@ final class UserUnits {
    * The service runs {@code jar} on {@code java} by absolute paths, with keymux's JVM options and,
    * when there is one, the class-data archive made for that jar and Java.
    */
-  static String serviceUnit(DaemonJvm.Java java, Path jar, Optional<Path> archive) {
+  static String serviceUnit(DaemonJvm.Java java, Path jar, Optional<Path> archive, Optional<Path> nativeLibrary) {
     List<String> words = new ArrayList<>();
     words.add(java.binary().toString());
     words.addAll(DaemonJvm.options(java.feature()));
     archive.ifPresent(a -> words.addAll(java.useArchive(a)));
+    nativeLibrary.ifPresent(l -> words.addAll(DaemonJvm.useNativeLibrary(l)));
     words.addAll(List.of("-jar", jar.toString(), "serve"));
     return MARKER + "\n"
         + "[Unit]\n"

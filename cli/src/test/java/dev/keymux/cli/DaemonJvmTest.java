@@ -69,4 +69,36 @@ class DaemonJvmTest {
     assertEquals(Path.of("/h/.cache/keymux/keymux.jar.java17.jsa"),
         DaemonJvm.archive(Path.of("/nonexistent/keymux.jar"), j, Map.of("HOME", "/h")));
   }
+
+  @Test
+  void junixsocketsLibraryForThisMachineIsCopiedOutOfTheJar() throws Exception {
+    String arch = System.getProperty("os.arch");
+    Path jar = dir.resolve("keymux.jar");
+    try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(jar))) {
+      for (String[] entry : new String[][] {
+          {"lib/" + arch + "-Linux-gpp/jni/libjunixsocket-native-2.10.1.so", "gpp build"},
+          {"lib/" + arch + "-Linux-clang/jni/libjunixsocket-native-2.10.1.nodeps.so", "nodeps build"},
+          {"lib/" + arch + "-Linux-clang/jni/libjunixsocket-native-2.10.1.so", "clang build"},
+          {"lib/" + arch + "-MacOSX-clang/jni/libjunixsocket-native-2.10.1.dylib", "mac build"}}) {
+        zip.putNextEntry(new java.util.zip.ZipEntry(entry[0]));
+        zip.write(entry[1].getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        zip.closeEntry();
+      }
+    }
+    Path copy = dir.resolve(DaemonJvm.NATIVE_LIBRARY);
+    assertEquals(java.util.Optional.empty(), DaemonJvm.copyNativeLibrary(jar, copy));
+    assertEquals("clang build", Files.readString(copy));
+    assertEquals(List.of("-Dorg.newsclub.net.unix.library.override=" + copy), DaemonJvm.useNativeLibrary(copy));
+    try (var files = Files.list(dir)) {
+      assertEquals(2, files.count(), "no partial copy left behind");
+    }
+
+    Path empty = dir.resolve("empty.jar");
+    try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(empty))) {
+      zip.putNextEntry(new java.util.zip.ZipEntry("META-INF/MANIFEST.MF"));
+      zip.closeEntry();
+    }
+    assertTrue(DaemonJvm.copyNativeLibrary(empty, dir.resolve("x.so")).orElseThrow().contains("no junixsocket library for " + arch));
+    assertFalse(Files.exists(dir.resolve("x.so")));
+  }
 }

@@ -16,26 +16,27 @@ class UserUnitsTest {
     assertEquals("/opt/100%%/k$$x.jar", UserUnits.execArgument("/opt/100%/k$x.jar"));
     assertEquals("\"/opt/say \\\"hi\\\"/k.jar\"", UserUnits.execArgument("/opt/say \"hi\"/k.jar"));
     String service = UserUnits.serviceUnit(new DaemonJvm.Java(Path.of("/j/bin/java"), 17), Path.of("/home/a b/keymux.jar"),
-        Optional.of(Path.of("/home/a b/keymux.jar.java17.jsa")));
+        Optional.of(Path.of("/home/a b/keymux.jar.java17.jsa")), Optional.of(Path.of("/home/a b/keymux.jar.junixsocket.so")));
     assertTrue(service.startsWith(UserUnits.MARKER + "\n"), service);
     List<String> words = UserUnits.execStart(service);
     assertEquals("/j/bin/java", words.get(0), service);
-    assertEquals(DaemonJvm.options(17), words.subList(1, words.size() - 4), service);
-    assertEquals(List.of("-XX:SharedArchiveFile=/home/a b/keymux.jar.java17.jsa", "-jar", "/home/a b/keymux.jar", "serve"),
-        words.subList(words.size() - 4, words.size()), service);
-    assertTrue(service.contains(" \"-XX:SharedArchiveFile=/home/a b/keymux.jar.java17.jsa\" -jar \"/home/a b/keymux.jar\" serve\n"),
-        service);
+    assertEquals(DaemonJvm.options(17), words.subList(1, words.size() - 5), service);
+    assertEquals(List.of("-XX:SharedArchiveFile=/home/a b/keymux.jar.java17.jsa",
+        "-Dorg.newsclub.net.unix.library.override=/home/a b/keymux.jar.junixsocket.so", "-jar", "/home/a b/keymux.jar", "serve"),
+        words.subList(words.size() - 5, words.size()), service);
+    assertTrue(service.contains(" \"-XX:SharedArchiveFile=/home/a b/keymux.jar.java17.jsa\" "), service);
+    assertTrue(service.contains(" -jar \"/home/a b/keymux.jar\" serve\n"), service);
   }
 
   @Test
   void onJava25TheUnitUsesTheAotCacheAndTheOptionsForNativeAccess() {
     String service = UserUnits.serviceUnit(new DaemonJvm.Java(Path.of("/j25/bin/java"), 25), Path.of("/k/keymux.jar"),
-        Optional.of(Path.of("/k/keymux.jar.java25.aot")));
+        Optional.of(Path.of("/k/keymux.jar.java25.aot")), Optional.empty());
     List<String> words = UserUnits.execStart(service);
     assertTrue(words.contains("-XX:AOTCache=/k/keymux.jar.java25.aot"), service);
     assertTrue(words.contains("--enable-native-access=ALL-UNNAMED"), service);
     assertFalse(UserUnits.execStart(UserUnits.serviceUnit(new DaemonJvm.Java(Path.of("/j/bin/java"), 17), Path.of("/k/keymux.jar"),
-        Optional.empty())).contains("--enable-native-access=ALL-UNNAMED"), "Java 17 would refuse an option it does not know");
+        Optional.empty(), Optional.empty())).contains("--enable-native-access=ALL-UNNAMED"), "Java 17 would refuse an option it does not know");
   }
 
   @Test

@@ -190,6 +190,8 @@ class SocketActivationTest {
         .findFirst().orElseThrow(() -> new AssertionError("no archive in " + execStart));
     assertTrue(Files.isRegularFile(Path.of(archive.substring(archive.indexOf('=') + 1))), execStart);
     assertTrue(words.contains("-XX:+UseSerialGC") && words.stream().anyMatch(w -> w.startsWith("-Xmx")), execStart);
+    String library = words.stream().filter(w -> w.startsWith("-Dorg.newsclub.net.unix.library.override="))
+        .map(w -> w.substring(w.indexOf('=') + 1)).findFirst().orElseThrow(() -> new AssertionError(execStart));
     words.add(1, archive.startsWith("-XX:AOTCache=") ? "-XX:AOTMode=on" : "-Xshare:on");
 
     Path key = TestKeys.generate(Files.createDirectories(home.resolve(".ssh")), "id_ed25519", "ed25519", "unit-key");
@@ -201,6 +203,8 @@ class SocketActivationTest {
       assertEquals(0, list.exitCode(), list + "\n" + read(log));
       assertTrue(list.stdout().contains(TestKeys.fingerprint(key)), list + "\n" + read(log));
       assertFalse(read(log).contains("[warning]"), "the JVM took its options and archive without a word:\n" + read(log));
+      assertTrue(Files.readString(Path.of("/proc", Long.toString(p.pid()), "maps")).contains(library),
+          "junixsocket loaded the library install copied out, " + library);
     } finally {
       stop(p);
     }
