@@ -30,7 +30,7 @@ import picocli.CommandLine.Parameters;
  * key it writes, and asks what a first {@code ssh}/{@code git} asks: the key list, a signature
  * with the file's key, an {@code ssh-add} and a signature with the added key. Then it exits, and
  * the JVM writes the archive ({@code -XX:ArchiveClassesAtExit} on Java 17–23, the AOT cache of
- * {@code -XX:AOTCacheOutput} from Java 25). {@link StartupArchive} runs it with DIR as HOME and
+ * {@code -XX:AOTCacheOutput} from Java 25). {@link DaemonJvm#train} (and ./keymux) run it with DIR as HOME and
  * XDG directories, so nothing of the user's is read or touched.
  */
 @Command(name = "train-startup", hidden = true,

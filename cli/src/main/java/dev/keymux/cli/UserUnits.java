@@ -53,7 +53,8 @@ final class UserUnits {
 
   /**
    * The service runs {@code jar} on {@code java} by absolute paths, with keymux's JVM options and,
-   * when there is one, the class-data archive made for that jar and Java.
+   * when there are, the class-data archive made for that jar and Java and the copy of junixsocket's
+   * native library made with it.
    */
   static String serviceUnit(DaemonJvm.Java java, Path jar, Optional<Path> archive, Optional<Path> nativeLibrary) {
     List<String> words = new ArrayList<>();
