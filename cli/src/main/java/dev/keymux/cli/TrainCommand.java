@@ -14,20 +14,18 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
-import org.bouncycastle.crypto.util.OpenSSHPrivateKeyUtil;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 /**
  * {@code keymux train-startup DIR} (hidden): the start-up a class-data archive records. Serves
  * the embedded defaults on DIR/agent.sock with HOME=DIR, whose .ssh holds a throwaway ed25519
- * key it writes, and asks what a first {@code ssh}/{@code git} asks: the key list, a signature
+ * key made with ssh-keygen, and asks what a first {@code ssh}/{@code git} asks: the key list, a signature
  * with the file's key, an {@code ssh-add} and a signature with the added key. Then it exits, and
  * the JVM writes the archive ({@code -XX:ArchiveClassesAtExit} on Java 17–23, the AOT cache of
  * {@code -XX:AOTCacheOutput} from Java 25). {@link DaemonJvm#train} (and ./keymux) run it with DIR as HOME and
@@ -48,7 +46,12 @@ final class TrainCommand implements Callable<Integer> {
     Path ssh = Files.createDirectories(dir.resolve(".ssh"));
     Files.setPosixFilePermissions(ssh, PosixFilePermissions.fromString("rwx------"));
     SecureRandom random = new SecureRandom();
-    writeKeyFile(ssh.resolve("id_ed25519"), new Ed25519PrivateKeyParameters(random));
+    // A throwaway key for the file backend, made the way users make theirs.
+    Commands.Outcome keygen = Commands.run(Duration.ofSeconds(30), List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "",
+        "-C", "keymux-training", "-f", ssh.resolve("id_ed25519").toString()));
+    if (!keygen.ok()) {
+      throw new Main.UserError("training: ssh-keygen could not make a key: " + keygen.firstLine());
+    }
 
     ServeCommand opts = new ServeCommand();
     opts.socket = dir.resolve("agent.sock");
@@ -89,20 +92,6 @@ final class TrainCommand implements Callable<Integer> {
       }
     }
     return 0; // Main exits; the shutdown hook stops the daemon and the JVM writes its archive
-  }
-
-  /** An unencrypted OpenSSH private key file and its .pub, as ssh-keygen -N '' writes them. */
-  private static void writeKeyFile(Path file, Ed25519PrivateKeyParameters key) throws IOException {
-    byte[] blob = OpenSSHPrivateKeyUtil.encodePrivateKey(key);
-    String b64 = Base64.getMimeEncoder(70, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(blob);
-    Files.writeString(file, "-----BEGIN OPENSSH PRIVATE KEY-----\n" + b64 + "\n-----END OPENSSH PRIVATE KEY-----\n");
-    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-    ByteArrayOutputStream pub = new ByteArrayOutputStream();
-    DataOutputStream out = new DataOutputStream(pub);
-    string(out, "ssh-ed25519".getBytes(StandardCharsets.US_ASCII));
-    string(out, key.generatePublicKey().getEncoded());
-    Files.writeString(file.resolveSibling(file.getFileName() + ".pub"),
-        "ssh-ed25519 " + Base64.getEncoder().encodeToString(pub.toByteArray()) + " keymux-training\n");
   }
 
   /** SSH_AGENTC_ADD_IDENTITY's key: string type, string public key, string seed || public key. */
