@@ -99,10 +99,8 @@ final class Daemon implements AutoCloseable {
     this.settings = settings;
     this.env = Map.copyOf(env);
     // Confirm questions name the client and destination the way the policy in force sees them.
-    StartupTrace.mark("daemon");
     prompts = new Prompts(settings.prompt(), env, settings.confirmTimeout(), session -> policy.get().requester(session));
     List<Backend> backends = new ArrayList<>(preloaded);
-    StartupTrace.mark("prompts");
     backends.addAll(buildBackends(settings, env, prompts));
     StartupTrace.mark("backends");
     Backend addTarget = null;
@@ -119,7 +117,6 @@ final class Daemon implements AutoCloseable {
     policy.set(buildPolicy(settings));
     multiplexer = new Multiplexer(backends, addTarget, extensionTarget, settings.backendTimeout(), settings.signTimeout(),
         policy::get);
-    StartupTrace.mark("mux");
     RequestDispatcher dispatcher = new RequestDispatcher(multiplexer, new AgentLock(settings.lockMaxDelay()),
         multiplexer::onLock, multiplexer::mayManage);
     if (activated.isPresent()) {
@@ -192,7 +189,6 @@ final class Daemon implements AutoCloseable {
         bind(ProviderAllowlist.class).toInstance(new ProviderAllowlist(settings.pkcs11AllowedModules()));
       }
     });
-    StartupTrace.mark("modules");
     Injector injector = Guice.createInjector(modules);
     StartupTrace.mark("injector");
     Map<String, BackendFactory> factories = injector.getInstance(Key.get(new TypeLiteral<Map<String, BackendFactory>>() {}));
@@ -329,7 +325,6 @@ final class Daemon implements AutoCloseable {
 
   void start() throws IOException {
     server.start();
-    StartupTrace.mark("server started");
     for (AgentServer s : scoped) {
       s.start();
     }

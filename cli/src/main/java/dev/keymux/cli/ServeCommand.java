@@ -80,14 +80,12 @@ final class ServeCommand implements Callable<Integer> {
     if (opts.debug) {
       System.setProperty("keymux.log.level", "DEBUG");
     }
-    StartupTrace.mark("serve run");
     Logger log = LoggerFactory.getLogger(ServeCommand.class);
     StartupTrace.mark("logger");
     KeymuxSettings plain = Settings.load(opts.config, opts.overrides());
-    StartupTrace.mark("settings");
     List<PreloadedKeys.Key> keys = readKeys(opts, plain.headless());
     KeymuxSettings settings = load(opts, keys, plain);
-    StartupTrace.mark("settings2");
+    StartupTrace.mark("settings and keys");
     SocketActivation activation;
     try {
       activation = SocketActivation.from(System.getenv(), ProcessHandle.current().pid());

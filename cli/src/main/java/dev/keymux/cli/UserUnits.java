@@ -79,38 +79,6 @@ final class UserUnits {
         + "Also=" + SOCKET + "\n";
   }
 
-  /** The words of a unit's ExecStart= line, unquoted (for what {@link #serviceUnit} writes). */
-  static List<String> execStart(String unit) {
-    String line = unit.lines().filter(l -> l.startsWith("ExecStart=")).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException("no ExecStart= line"));
-    List<String> words = new ArrayList<>();
-    StringBuilder w = new StringBuilder();
-    boolean quoted = false;
-    boolean any = false;
-    String rest = line.substring("ExecStart=".length());
-    for (int i = 0; i < rest.length(); i++) {
-      char c = rest.charAt(i);
-      if (quoted && c == '\\' && i + 1 < rest.length()) {
-        w.append(rest.charAt(++i));
-      } else if (c == '"') {
-        quoted = !quoted;
-        any = true;
-      } else if (c == ' ' && !quoted) {
-        if (any || w.length() > 0) {
-          words.add(w.toString());
-        }
-        w.setLength(0);
-        any = false;
-      } else {
-        w.append(c);
-      }
-    }
-    if (any || w.length() > 0) {
-      words.add(w.toString());
-    }
-    return words.stream().map(x -> x.replace("%%", "%").replace("$$", "$")).toList();
-  }
-
   /**
    * One ExecStart= word: systemd expands % specifiers and $ variables and splits at whitespace,
    * so those are escaped and a path with spaces or quotes is double-quoted.

@@ -3,6 +3,7 @@ package dev.keymux.cli;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Map;
@@ -18,7 +19,7 @@ class UserUnitsTest {
     String service = UserUnits.serviceUnit(new DaemonJvm.Java(Path.of("/j/bin/java"), 17), Path.of("/home/a b/keymux.jar"),
         Optional.of(Path.of("/home/a b/keymux.jar.java17.jsa")), Optional.of(Path.of("/home/a b/keymux.jar.junixsocket.so")));
     assertTrue(service.startsWith(UserUnits.MARKER + "\n"), service);
-    List<String> words = UserUnits.execStart(service);
+    List<String> words = execStart(service);
     assertEquals("/j/bin/java", words.get(0), service);
     assertEquals(DaemonJvm.options(17), words.subList(1, words.size() - 5), service);
     assertEquals(List.of("-XX:SharedArchiveFile=/home/a b/keymux.jar.java17.jsa",
@@ -32,10 +33,10 @@ class UserUnitsTest {
   void onJava25TheUnitUsesTheAotCacheAndTheOptionsForNativeAccess() {
     String service = UserUnits.serviceUnit(new DaemonJvm.Java(Path.of("/j25/bin/java"), 25), Path.of("/k/keymux.jar"),
         Optional.of(Path.of("/k/keymux.jar.java25.aot")), Optional.empty());
-    List<String> words = UserUnits.execStart(service);
+    List<String> words = execStart(service);
     assertTrue(words.contains("-XX:AOTCache=/k/keymux.jar.java25.aot"), service);
     assertTrue(words.contains("--enable-native-access=ALL-UNNAMED"), service);
-    assertFalse(UserUnits.execStart(UserUnits.serviceUnit(new DaemonJvm.Java(Path.of("/j/bin/java"), 17), Path.of("/k/keymux.jar"),
+    assertFalse(execStart(UserUnits.serviceUnit(new DaemonJvm.Java(Path.of("/j/bin/java"), 17), Path.of("/k/keymux.jar"),
         Optional.empty(), Optional.empty())).contains("--enable-native-access=ALL-UNNAMED"), "Java 17 would refuse an option it does not know");
   }
 
@@ -43,5 +44,37 @@ class UserUnitsTest {
   void unitsGoUnderXdgConfigHomeElseHomeDotConfig() {
     assertEquals(Path.of("/x/systemd/user"), UserUnits.unitDirectory(Map.of("XDG_CONFIG_HOME", "/x", "HOME", "/h")));
     assertEquals(Path.of("/h/.config/systemd/user"), UserUnits.unitDirectory(Map.of("HOME", "/h")));
+  }
+
+  /** The words of a unit's ExecStart= line, unquoted (for what {@link UserUnits#serviceUnit} writes). */
+  static List<String> execStart(String unit) {
+    String line = unit.lines().filter(l -> l.startsWith("ExecStart=")).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no ExecStart= line"));
+    List<String> words = new ArrayList<>();
+    StringBuilder w = new StringBuilder();
+    boolean quoted = false;
+    boolean any = false;
+    String rest = line.substring("ExecStart=".length());
+    for (int i = 0; i < rest.length(); i++) {
+      char c = rest.charAt(i);
+      if (quoted && c == '\\' && i + 1 < rest.length()) {
+        w.append(rest.charAt(++i));
+      } else if (c == '"') {
+        quoted = !quoted;
+        any = true;
+      } else if (c == ' ' && !quoted) {
+        if (any || w.length() > 0) {
+          words.add(w.toString());
+        }
+        w.setLength(0);
+        any = false;
+      } else {
+        w.append(c);
+      }
+    }
+    if (any || w.length() > 0) {
+      words.add(w.toString());
+    }
+    return words.stream().map(x -> x.replace("%%", "%").replace("$$", "$")).toList();
   }
 }
