@@ -1,12 +1,6 @@
 package dev.keymux.cli;
 
 import dev.keymux.core.concurrent.DaemonThreads;
-import com.google.inject.AbstractModule;
-import com.google.inject.Guice;
-import com.google.inject.Injector;
-import com.google.inject.Key;
-import com.google.inject.Module;
-import com.google.inject.TypeLiteral;
 import dev.keymux.config.KeymuxSettings;
 import dev.keymux.config.policy.AuditLog;
 import dev.keymux.config.policy.PolicySettings;
@@ -20,7 +14,6 @@ import dev.keymux.core.wire.AgentProtocol;
 import dev.keymux.core.wire.AgentResponse;
 import dev.keymux.core.wire.ProtocolException;
 import dev.keymux.core.agent.BackendFactory;
-import dev.keymux.core.agent.BackendModule;
 import dev.keymux.core.agent.ProviderAllowlist;
 import dev.keymux.core.keyring.KeyringDefaults;
 import dev.keymux.core.mux.Multiplexer;
@@ -87,21 +80,23 @@ final class Daemon implements AutoCloseable {
    */
   Daemon(KeymuxSettings settings, Path socketPath, Map<String, String> env, Supplier<KeymuxSettings> reload,
       Optional<Path> configFile) {
-    this(settings, socketPath, env, reload, configFile, Optional.empty(), List.of());
+    this(settings, socketPath, env, reload, configFile, Optional.empty(), List.of(), BackendFactories.onDemand());
   }
 
   /**
    * @param activated the main socket when systemd passed one; {@code socketPath} is then unused
    * @param preloaded backends built outside the configuration (keys given at start), asked first
+   * @param factories where the configured backends' types come from (built ahead by serve)
    */
   Daemon(KeymuxSettings settings, Path socketPath, Map<String, String> env, Supplier<KeymuxSettings> reload,
-      Optional<Path> configFile, Optional<AFUNIXServerSocket> activated, List<Backend> preloaded) {
+      Optional<Path> configFile, Optional<AFUNIXServerSocket> activated, List<Backend> preloaded,
+      BackendFactories factories) {
     this.settings = settings;
     this.env = Map.copyOf(env);
     // Confirm questions name the client and destination the way the policy in force sees them.
     prompts = new Prompts(settings.prompt(), env, settings.confirmTimeout(), session -> policy.get().requester(session));
     List<Backend> backends = new ArrayList<>(preloaded);
-    backends.addAll(buildBackends(settings, env, prompts));
+    backends.addAll(buildBackends(settings, env, prompts, factories));
     StartupTrace.mark("backends");
     Backend addTarget = null;
     Backend extensionTarget = null;
@@ -170,28 +165,20 @@ final class Daemon implements AutoCloseable {
   }
 
   /**
-   * Every configured backend, built by its type's factory (found through the Guice-bound map).
-   * Factories check their own settings; nothing is opened yet. Throws IllegalArgumentException
-   * with every backend's problems.
+   * Every configured backend, built by its type's factory. Factories check their own settings;
+   * nothing is opened yet. Throws IllegalArgumentException with every backend's problems.
    */
   static List<Backend> buildBackends(KeymuxSettings settings, Map<String, String> env) {
-    return buildBackends(settings, env, new Prompts(settings.prompt(), env, settings.confirmTimeout(), Requester::basic));
+    return buildBackends(settings, env, new Prompts(settings.prompt(), env, settings.confirmTimeout(), Requester::basic),
+        BackendFactories.onDemand());
   }
 
-  static List<Backend> buildBackends(KeymuxSettings settings, Map<String, String> env, Prompter prompter) {
+  static List<Backend> buildBackends(KeymuxSettings settings, Map<String, String> env, Prompter prompter,
+      BackendFactories types) {
     KeyringDefaults defaults = new KeyringDefaults(settings.defaultKeyLifetime(), settings.confirmTimeout(), env,
         settings.fingerprintHash(), prompter);
-    List<Module> modules = new ArrayList<>(BackendModule.discover());
-    modules.add(new AbstractModule() {
-      @Override
-      protected void configure() {
-        bind(KeyringDefaults.class).toInstance(defaults);
-        bind(ProviderAllowlist.class).toInstance(new ProviderAllowlist(settings.pkcs11AllowedModules()));
-      }
-    });
-    Injector injector = Guice.createInjector(modules);
+    Map<String, BackendFactory> factories = types.of(defaults, new ProviderAllowlist(settings.pkcs11AllowedModules()));
     StartupTrace.mark("injector");
-    Map<String, BackendFactory> factories = injector.getInstance(Key.get(new TypeLiteral<Map<String, BackendFactory>>() {}));
     List<Backend> backends = new ArrayList<>();
     List<String> problems = new ArrayList<>();
     for (KeymuxSettings.BackendSettings b : settings.backends()) {

@@ -77,6 +77,7 @@ final class ServeCommand implements Callable<Integer> {
 
   /** Runs the daemon until SIGTERM/SIGINT; {@code ready} is told the socket once it is served. */
   static int run(ServeCommand opts, java.util.function.Consumer<Path> ready) throws Exception {
+    BackendFactories factories = BackendFactories.building(); // alongside logging and configuration
     if (opts.debug) {
       System.setProperty("keymux.log.level", "DEBUG");
     }
@@ -107,7 +108,8 @@ final class ServeCommand implements Callable<Integer> {
     Daemon daemon;
     try {
       daemon = new Daemon(settings, socket, env, () -> load(opts, keys),
-          ConfigLoader.userFile(java.util.Optional.ofNullable(opts.config), System.getenv()), activation.socket(), preloaded);
+          ConfigLoader.userFile(java.util.Optional.ofNullable(opts.config), System.getenv()), activation.socket(), preloaded,
+          factories);
     } catch (IllegalArgumentException e) {
       Daemon.closeAll(preloaded);
       throw new Main.UserError(e.getMessage(), e);
