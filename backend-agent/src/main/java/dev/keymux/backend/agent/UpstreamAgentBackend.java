@@ -244,6 +244,17 @@ public final class UpstreamAgentBackend implements Backend {
   }
 
   /** An absent or broken upstream offers no keys; its health says why (no log line per list). */
+  /** At once only when there is no upstream socket to ask: its agent is not running, so no keys. */
+  @Override
+  public Optional<List<Identity>> listAtOnce(Session session) {
+    try {
+      socketOrAbsent();
+      return Optional.empty();
+    } catch (Absent e) {
+      return Optional.of(List.of());
+    }
+  }
+
   @Override
   public List<Identity> list(Session session) throws AgentException {
     List<Identity> ids;

@@ -210,6 +210,7 @@ class UpstreamAgentBackendTest {
         new UpstreamTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(60)),
         Clock.systemUTC());
     try (Session s = Session.local()) {
+      assertEquals(Optional.of(List.of()), up.listAtOnce(s), "no socket: nothing to wait for");
       assertEquals(List.of(), up.list(s));
       assertTrue(up.health().up(), "not running is not a failure");
       assertEquals("GNOME Keyring not running", up.health().detail());
@@ -221,6 +222,7 @@ class UpstreamAgentBackendTest {
     Proc.run(T, Map.of("SSH_AUTH_SOCK", agentSocket.toString()), "/usr/bin/ssh-add", userKey.toString()).assertOk();
     where[0] = agentSocket;
     try (Session s = Session.local()) {
+      assertEquals(Optional.empty(), up.listAtOnce(s), "a running upstream is asked on a pool thread");
       assertTrue(offersUserKey(up.list(s)));
       assertEquals("ok", up.health().detail());
     }

@@ -217,6 +217,12 @@ final class FileKeyBackend implements Backend {
     return out;
   }
 
+  /** The offers are kept in memory (the watcher and rescans update them). */
+  @Override
+  public Optional<List<Identity>> listAtOnce(Session session) {
+    return Optional.of(list(session));
+  }
+
   /** Whether a certificate is valid now; logs each change of that once. */
   private boolean offered(Cert c, long now) {
     String reason = c.invalidReason(now);
@@ -493,11 +499,7 @@ final class FileKeyBackend implements Backend {
       if (fk == null) {
         throw AgentException.failed("key not held by " + name);
       }
-      for (Cert c : fk.certificates) {
-        if (c.blob.equals(blob) && !offered(c, clock.instant().getEpochSecond())) {
-          throw AgentException.failed("certificate " + c.path + " is not valid now (" + c.reported.get() + ")");
-        }
-      }
+      requireValidCertificate(fk, blob);
       if (dev.keymux.core.keys.SecurityKey.isSecurityKeyType(blob.type())) {
         return signWithSecurityKey(fk, blob, data, session);
       }
@@ -519,6 +521,38 @@ final class FileKeyBackend implements Backend {
         return sign(fk, blob, data, flags, dropsBefore, session);
       } finally {
         fk.unlocking.unlock();
+      }
+    }
+  }
+
+  /**
+   * At once when the key is unlocked in memory and no other request is unlocking or signing with
+   * it; a key still to be read, decrypted or touched goes to {@link #sign}.
+   */
+  @Override
+  public Optional<byte[]> signAtOnce(Session session, KeyBlob blob, byte[] data, int flags) throws AgentException {
+    FileKey fk = byBlob.get(blob);
+    if (fk == null || dev.keymux.core.keys.SecurityKey.isSecurityKeyType(blob.type()) || !fk.unlocking.tryLock()) {
+      return Optional.empty();
+    }
+    try {
+      if (byBlob.get(blob) != fk) {
+        return Optional.empty();
+      }
+      requireValidCertificate(fk, blob);
+      synchronized (fk) {
+        Unlocked u = fk.unlocked;
+        return u != null && u.current(clock.instant()) ? Optional.of(u.sign(blob, data, flags)) : Optional.empty();
+      }
+    } finally {
+      fk.unlocking.unlock();
+    }
+  }
+
+  private void requireValidCertificate(FileKey fk, KeyBlob blob) throws AgentException {
+    for (Cert c : fk.certificates) {
+      if (c.blob.equals(blob) && !offered(c, clock.instant().getEpochSecond())) {
+        throw AgentException.failed("certificate " + c.path + " is not valid now (" + c.reported.get() + ")");
       }
     }
   }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Keys given to keymux at start ({@code KEYMUX_KEYS}, {@code --keys-from-stdin}): held in memory
@@ -39,6 +40,16 @@ public final class PreloadedKeysBackend implements Backend {
     List<Identity> out = new ArrayList<>(keys.size());
     keys.forEach((blob, k) -> out.add(new Identity(blob, k.comment(), name)));
     return out;
+  }
+
+  @Override
+  public Optional<List<Identity>> listAtOnce(Session session) {
+    return Optional.of(list(session));
+  }
+
+  @Override
+  public Optional<byte[]> signAtOnce(Session session, KeyBlob blob, byte[] data, int flags) throws AgentException {
+    return Optional.of(sign(session, blob, data, flags));
   }
 
   @Override

@@ -484,6 +484,28 @@ class FileKeyBackendTest {
   }
 
   @Test
+  void onlyAKeyUnlockedInMemorySignsAtOnceAndThatNeverPrompts() throws Exception {
+    Path key = TestKeys.generate(dir, "id_pw", "ed25519", "pw", PASS);
+    Path log = dir.resolve("asked.log");
+    MovableClock clock = new MovableClock();
+    FileKeyBackend b = backend(clock, Askpass.env(Askpass.recording(dir, PASS, log)), "PT1H", false, key.toString());
+    KeyBlob blob = pubBlob(key);
+    byte[] data = "to be signed at once".getBytes();
+    assertEquals(List.of(blob), b.listAtOnce(session).orElseThrow().stream().map(Identity::key).toList());
+    assertTrue(b.signAtOnce(session, blob, data, 0).isEmpty(), "still encrypted: only sign may prompt");
+    assertEquals(0, prompts(log));
+    assertSigns(b, blob);
+    byte[] sig = b.signAtOnce(session, blob, data, 0).orElseThrow();
+    assertTrue(SshSignatures.verify(SshSignatures.publicBlobOf(blob.bytes()), sig, data), "signature verifies");
+    clock.advance(Duration.ofHours(2));
+    assertTrue(b.signAtOnce(session, blob, data, 0).isEmpty(), "unlock-for is over");
+    assertSigns(b, blob);
+    b.onLock();
+    assertTrue(b.signAtOnce(session, blob, data, 0).isEmpty(), "locked");
+    assertEquals(2, prompts(log), "the at-once path asked for nothing");
+  }
+
+  @Test
   void lockAndRemoveAllDropTheDecryptedKey() throws Exception {
     Path key = TestKeys.generate(dir, "id_pw", "ed25519", "pw", PASS);
     Path log = dir.resolve("asked.log");

@@ -100,6 +100,12 @@ final class Pkcs11ProvidersBackend implements Backend {
     return live;
   }
 
+  /** At once only while no provider is added (ssh-add -s): a token is asked on a pool thread. */
+  @Override
+  public synchronized Optional<List<Identity>> listAtOnce(Session session) {
+    return providers.isEmpty() ? Optional.of(List.of()) : Optional.empty();
+  }
+
   @Override
   public List<Identity> list(Session session) {
     List<Identity> out = new ArrayList<>();

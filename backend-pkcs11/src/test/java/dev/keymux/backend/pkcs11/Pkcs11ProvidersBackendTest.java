@@ -21,6 +21,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -70,7 +71,9 @@ class Pkcs11ProvidersBackendTest {
     TestTokens t = TestTokens.create();
     t.token("one");
     try (Pkcs11ProvidersBackend p = providers()) {
+      assertEquals(Optional.of(List.of()), p.listAtOnce(Session.local()), "no provider: nothing to ask");
       p.addSmartcard(Session.local(), add(PIN, List.of(new KeyConstraint.Lifetime(2))));
+      assertEquals(Optional.empty(), p.listAtOnce(Session.local()), "a token is asked on a pool thread");
       KeyBlob key = p.list(Session.local()).get(0).key();
       signs(p, key);
       assertTrue(p.keyState(key).contains("removed in"), p.keyState(key));

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -112,6 +113,26 @@ public final class InMemoryKeyring implements Backend {
       }
     });
     return out;
+  }
+
+  /** Everything it holds is in memory. */
+  @Override
+  public Optional<List<Identity>> listAtOnce(Session session) {
+    return Optional.of(list(session));
+  }
+
+  /** At once unless the key asks for confirmation or is a security key (its helper process signs). */
+  @Override
+  public Optional<byte[]> signAtOnce(Session session, KeyBlob blob, byte[] data, int flags) throws AgentException {
+    Entry e;
+    synchronized (this) {
+      purgeExpired();
+      e = keys.get(blob);
+    }
+    if (e == null || e.confirm() || e.securityKey() != null) {
+      return Optional.empty();
+    }
+    return Optional.of(sign(session, blob, data, flags));
   }
 
   @Override

@@ -19,7 +19,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -146,7 +148,7 @@ public final class Multiplexer implements Agent, AutoCloseable {
   private List<BackendIdentities> listAll(Session session, List<Backend> backends) {
     List<Future<List<Identity>>> futures = new ArrayList<>();
     for (Backend b : backends) {
-      futures.add(pool.submit(() -> b.list(session)));
+      futures.add(listing(b, session));
     }
     long deadline = System.nanoTime() + backendTimeout.toNanos();
     List<BackendIdentities> out = new ArrayList<>();
@@ -167,6 +169,33 @@ public final class Multiplexer implements Agent, AutoCloseable {
       }
     }
     return out;
+  }
+
+  /** The backend's keys now, if it can tell them at once; else a pool task, which the caller bounds. */
+  private Future<List<Identity>> listing(Backend b, Session session) {
+    try {
+      Optional<List<Identity>> now = b.listAtOnce(session);
+      if (now.isPresent()) {
+        return CompletableFuture.completedFuture(now.get());
+      }
+    } catch (AgentException | RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return pool.submit(() -> b.list(session));
+  }
+
+  /** Signs on this thread when the backend can sign at once, else on the pool under the sign timeout. */
+  private byte[] signWith(Backend b, Session session, KeyBlob key, byte[] data, int flags) throws AgentException {
+    Optional<byte[]> now;
+    try {
+      now = b.signAtOnce(session, key, data, flags);
+    } catch (RuntimeException e) {
+      throw AgentException.failed("backend " + b.name() + " failed to sign: " + describe(e), e);
+    }
+    if (now.isPresent()) {
+      return now.get();
+    }
+    return call(b, "sign", signTimeout, () -> b.sign(session, key, data, flags));
   }
 
   @Override
@@ -190,7 +219,7 @@ public final class Multiplexer implements Agent, AutoCloseable {
       }
       tried.add(name);
       try {
-        byte[] signature = call(b, "sign", signTimeout, () -> b.sign(session, key, data, flags));
+        byte[] signature = signWith(b, session, key, data, flags);
         decision.completed(name, null);
         return signature;
       } catch (AgentException e) {
@@ -209,7 +238,7 @@ public final class Multiplexer implements Agent, AutoCloseable {
         }
         tried.add(b.name());
         try {
-          byte[] signature = call(b, "sign", signTimeout, () -> b.sign(session, key, data, flags));
+          byte[] signature = signWith(b, session, key, data, flags);
           decision.completed(b.name(), null);
           return signature;
         } catch (AgentException e) {

@@ -10,6 +10,7 @@ import dev.keymux.core.agent.Session;
 import dev.keymux.core.policy.Policy;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -66,6 +67,77 @@ class MultiplexerTest {
       }
       return name.getBytes();
     }
+  }
+
+  /** Answers from memory when {@code atOnce} is set, noting which thread each call ran on. */
+  static final class InMemory extends Scripted {
+    volatile boolean atOnce = true;
+    volatile boolean explodeAtOnce;
+    volatile String listedOn;
+    volatile String signedOn;
+
+    InMemory(String name, KeyBlob... keys) {
+      super(name, keys);
+    }
+
+    @Override
+    public Optional<List<Identity>> listAtOnce(Session s) throws AgentException {
+      if (explodeAtOnce) {
+        throw new IllegalStateException("cache corrupted");
+      }
+      return atOnce ? Optional.of(noted(super.list(s), true)) : Optional.empty();
+    }
+
+    @Override
+    public List<Identity> list(Session s) throws AgentException {
+      return noted(super.list(s), true);
+    }
+
+    @Override
+    public Optional<byte[]> signAtOnce(Session s, KeyBlob key, byte[] data, int flags) throws AgentException {
+      return atOnce ? Optional.of(noted(sign(s, key, data, flags), false)) : Optional.empty();
+    }
+
+    @Override
+    public byte[] sign(Session s, KeyBlob key, byte[] data, int flags) throws AgentException {
+      return noted(super.sign(s, key, data, flags), false);
+    }
+
+    private <T> T noted(T result, boolean listed) {
+      if (listed) {
+        listedOn = Thread.currentThread().getName();
+      } else {
+        signedOn = Thread.currentThread().getName();
+      }
+      return result;
+    }
+  }
+
+  @Test
+  void aBackendThatAnswersAtOnceIsAskedOnTheRequestsOwnThreadAndTheOthersOnThePool() throws Exception {
+    InMemory memory = new InMemory("memory", A);
+    InMemory token = new InMemory("token", B);
+    token.atOnce = false;
+    Multiplexer m = mux(memory, token);
+    String me = Thread.currentThread().getName();
+    assertEquals(List.of(A, B), m.list(session).stream().map(Identity::key).toList());
+    assertEquals(me, memory.listedOn);
+    assertTrue(token.listedOn.startsWith("keymux-backend-"), token.listedOn);
+    assertArrayEquals("memory".getBytes(), m.sign(session, A, new byte[] {1}, 0));
+    assertEquals(me, memory.signedOn);
+    assertArrayEquals("token".getBytes(), m.sign(session, B, new byte[] {1}, 0));
+    assertTrue(token.signedOn.startsWith("keymux-backend-"), token.signedOn);
+  }
+
+  @Test
+  void aBackendWhoseAtOnceAnswerFailsIsSkippedOrRefusedLikeAnyOther() throws Exception {
+    InMemory broken = new InMemory("broken", A);
+    broken.explodeAtOnce = true;
+    assertEquals(List.of(B), mux(broken, new Scripted("ok", B)).list(session).stream().map(Identity::key).toList());
+    InMemory refusing = new InMemory("refusing", A);
+    refusing.failSign = true;
+    Multiplexer m = mux(refusing, new Scripted("second", A));
+    assertArrayEquals("second".getBytes(), m.sign(session, A, new byte[] {1}, 0), "falls through to the next holder");
   }
 
   private Multiplexer mux(Scripted... backends) {
