@@ -12,10 +12,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /** Loads settings and applies command-line overrides on top of the configuration file. */
-final class Settings {
+public final class Settings {
   private Settings() {}
 
-  static KeymuxSettings load(Path configFile, Map<String, Object> overrides) {
+  public static KeymuxSettings load(Path configFile, Map<String, Object> overrides) {
     Map<String, String> env = System.getenv();
     int uid = Posix.currentUid();
     try {
@@ -29,11 +29,11 @@ final class Settings {
       }
       return KeymuxSettings.from(o.withFallback(loaded.raw()).resolve(), env, uid);
     } catch (RuntimeException e) {
-      throw new Main.UserError("configuration: " + e.getMessage(), e);
+      throw new UserError("configuration: " + e.getMessage(), e);
     }
   }
 
-  static String seconds(Duration d) {
+  public static String seconds(Duration d) {
     return d.toSeconds() + "s";
   }
 }

@@ -6,10 +6,10 @@ import java.time.Duration;
  * OpenSSH's time format (sshd_config(5) "TIME FORMATS"): a number of seconds, or a sequence of
  * number+unit with units s, m, h, d, w — e.g. {@code 90}, {@code 1h30m}, {@code 2d}.
  */
-final class SshTime {
+public final class SshTime {
   private SshTime() {}
 
-  static Duration parse(String text) {
+  public static Duration parse(String text) {
     if (text == null || text.isEmpty()) {
       throw new IllegalArgumentException("empty time");
     }
@@ -44,7 +44,7 @@ final class SshTime {
   }
 
   /** A duration as people write it in the config and in OpenSSH time format: 90s → "1m30s", 8h → "8h". */
-  static String format(Duration d) {
+  public static String format(Duration d) {
     long s = d.toSeconds();
     if (s == 0) {
       return d.isZero() ? "0" : d.toMillis() + "ms";
