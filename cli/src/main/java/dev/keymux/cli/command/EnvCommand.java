@@ -1,6 +1,7 @@
 package dev.keymux.cli.command;
 
 import dev.keymux.cli.Settings;
+import dev.keymux.cli.setup.ServiceAccount;
 import dev.keymux.cli.setup.Shell;
 import dev.keymux.config.KeymuxSettings;
 import java.io.PrintWriter;
@@ -32,10 +33,19 @@ final class EnvCommand implements Callable<Integer> {
   @Option(names = "--config", paramLabel = "FILE", description = "keymux configuration file.")
   Path config;
 
+  @Option(names = "--account", paramLabel = "NAME",
+      description = "The line for jobs of service account NAME (keymux install --system --account NAME).")
+  String account;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     Shell sh = Shell.chosen(shell, System.getenv());
+    if (account != null) {
+      out.println(sh.exportLine(new ServiceAccount(account, Path.of("/")).socket()));
+      out.flush();
+      return 0;
+    }
     KeymuxSettings settings = Settings.load(config, Map.of());
     out.println(settings.socketPathIsDefault() ? sh.defaultSocketLine() : sh.exportLine(settings.socketPath()));
     out.flush();

@@ -1,6 +1,8 @@
 package dev.keymux.cli.command;
 
 import dev.keymux.cli.Programs;
+import dev.keymux.cli.UserError;
+import dev.keymux.cli.setup.ServiceAccount;
 import dev.keymux.cli.setup.UserUnits;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -10,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
@@ -22,10 +25,29 @@ import picocli.CommandLine.Spec;
 final class UninstallCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
+  @Option(names = "--system", description = "As root: remove a service account's system units (--account).")
+  boolean system;
+
+  @Option(names = "--account", paramLabel = "NAME", description = "With --system: the service account.")
+  String account;
+
+  @Option(names = "--no-disable", description = "Remove the files without running systemctl.")
+  boolean noDisable;
+
+  /** Where /etc and /run are: the tests' stand-in for a machine. */
+  @Option(names = "--system-root", paramLabel = "DIR", hidden = true)
+  Path systemRoot = Path.of("/");
+
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (system || account != null) {
+      if (!system || account == null) {
+        throw new UserError("--account goes with --system, and --system needs --account NAME");
+      }
+      return new ServiceAccount(account, systemRoot).uninstall(out, err, !noDisable);
+    }
     Map<String, String> env = System.getenv();
     Path units = UserUnits.unitDirectory(env);
     Programs.Outcome disable = UserUnits.systemctl("disable", "--now", UserUnits.SOCKET, UserUnits.SERVICE);

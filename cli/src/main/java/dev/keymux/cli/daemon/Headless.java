@@ -2,13 +2,19 @@ package dev.keymux.cli.daemon;
 
 import com.typesafe.config.ConfigValue;
 import dev.keymux.backend.file.PreloadedKeys;
+import dev.keymux.cli.UserError;
 import dev.keymux.config.KeymuxSettings;
 import dev.keymux.core.keys.Fingerprints;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -20,6 +26,13 @@ public final class Headless {
 
   /** The environment variable holding the keys (OpenSSH or PEM blocks, concatenated). */
   public static final String KEYS_VARIABLE = "KEYMUX_KEYS";
+  /**
+   * The systemd credential holding the keys of a service account ({@code LoadCredential=keys:…}),
+   * read from {@code $CREDENTIALS_DIRECTORY}.
+   */
+  public static final String CREDENTIAL = "keys";
+  /** Names the root-owned file systemd loads the credential from, so keymux can check who may read it. */
+  public static final String CREDENTIAL_SOURCE_VARIABLE = "KEYMUX_KEYS_SOURCE";
   /** The backend the given keys live in, first in line. */
   static final String BACKEND = "preloaded";
   /** The backend type that needs a desktop (GNOME's agent, found under XDG_RUNTIME_DIR). */
@@ -40,6 +53,46 @@ public final class Headless {
     out.keySet().removeAll(DESKTOP_VARIABLES);
     out.put("SSH_ASKPASS_REQUIRE", "never");
     return out;
+  }
+
+  /**
+   * The credential file systemd handed over with the deploy keys, when there is one. Its source
+   * (named by {@value #CREDENTIAL_SOURCE_VARIABLE}) must be root's and readable by nobody else,
+   * and the copy only by this account: otherwise the keys are not secret, and keymux refuses to
+   * start rather than serve them.
+   */
+  public static Optional<Path> credentialKeys(Map<String, String> env) throws IOException {
+    String dir = env.getOrDefault("CREDENTIALS_DIRECTORY", "");
+    if (dir.isEmpty() || !Files.exists(Path.of(dir, CREDENTIAL))) {
+      return Optional.empty();
+    }
+    Path copy = Path.of(dir, CREDENTIAL);
+    String source = env.getOrDefault(CREDENTIAL_SOURCE_VARIABLE, "");
+    if (!source.isEmpty()) {
+      requireSecret(Path.of(source), true);
+    }
+    requireSecret(copy, false);
+    return Optional.of(copy);
+  }
+
+  private static void requireSecret(Path file, boolean rootsOwn) throws IOException {
+    int mode;
+    int owner;
+    try {
+      mode = (Integer) Files.getAttribute(file, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+      owner = (Integer) Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new UserError("refusing to start: the deploy keys file " + file + " does not exist");
+    }
+    String fix = "chown root:root " + file + " && chmod 600 " + file;
+    if ((mode & 0077) != 0) {
+      throw new UserError(String.format("refusing to start: %s is readable by others (mode %04o), so its deploy keys "
+          + "are not secret; %s", file, mode & 07777, rootsOwn ? "make it root's alone: " + fix : "check its LoadCredential= source"));
+    }
+    if (rootsOwn && owner != 0) {
+      throw new UserError("refusing to start: " + file + " belongs to uid " + owner + ", not root, who may change the "
+          + "deploy keys: " + fix);
+    }
   }
 
   /** Every backend of the desktop type turned off ({@code name = null}). */

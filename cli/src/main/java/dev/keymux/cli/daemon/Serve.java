@@ -9,6 +9,7 @@ import dev.keymux.config.KeymuxSettings;
 import dev.keymux.core.agent.Backend;
 import dev.keymux.core.server.SocketActivation;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,6 +17,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -131,8 +133,9 @@ public final class Serve {
   }
 
   /**
-   * Keys given at start: from stdin with --keys-from-stdin, and when headless from
-   * $KEYMUX_KEYS. The text is wiped once parsed; a key that cannot be used stops keymux.
+   * Keys given at start: from stdin with --keys-from-stdin, when headless from $KEYMUX_KEYS, and
+   * from the systemd credential of a service account ({@link Headless#credentialKeys}). The text
+   * is wiped once parsed; a key that cannot be used stops keymux.
    */
   private static List<PreloadedKeys.Key> readKeys(Options opts, boolean headless) throws java.io.IOException {
     List<PreloadedKeys.Key> keys = new ArrayList<>();
@@ -149,6 +152,15 @@ public final class Serve {
           }
         }
       }
+      Optional<Path> credential = Headless.credentialKeys(System.getenv());
+      if (credential.isPresent()) {
+        byte[] bytes = Files.readAllBytes(credential.get());
+        try {
+          keys.addAll(PreloadedKeys.parse(bytes, "the credential " + Headless.CREDENTIAL));
+        } finally {
+          Arrays.fill(bytes, (byte) 0);
+        }
+      }
       if (opts.keysFromStdin()) {
         byte[] bytes = System.in.readAllBytes();
         try {
@@ -157,9 +169,9 @@ public final class Serve {
           Arrays.fill(bytes, (byte) 0);
         }
       }
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException | UserError | java.io.IOException e) {
       keys.forEach(k -> k.key().close());
-      throw new UserError(e.getMessage(), e);
+      throw e instanceof UserError u ? u : new UserError(e.getMessage(), e);
     }
     return List.copyOf(keys);
   }
