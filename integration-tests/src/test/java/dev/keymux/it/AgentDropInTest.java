@@ -59,6 +59,47 @@ class AgentDropInTest {
     }
     assertEquals(Optional.empty(), ProcessHandle.of(pid).filter(ProcessHandle::isAlive), "SSH_AGENT_PID was the daemon and it is gone");
     assertFalse(Files.exists(socket), "socket removed");
+    assertFalse(Files.exists(socket.getParent()), "and the directory made for it, as ssh-agent does");
+  }
+
+  @Test
+  void everyWayAnAgentEndsLeavesNoSocketDirectoryOrLog() throws Exception {
+    for (String signal : List.of("TERM", "INT")) {
+      Proc.Result r = sh("eval \"$(" + keymux() + " agent -s)\" >/dev/null\n"
+          + "ssh-add -l >/dev/null; echo \"$SSH_AUTH_SOCK $SSH_AGENT_PID\"; kill -" + signal + " $SSH_AGENT_PID\n").assertOk();
+      String[] f = r.stdout().trim().split(" ");
+      Path socket = Path.of(f[0]);
+      awaitGone(Long.parseLong(f[1]));
+      assertFalse(Files.exists(socket.getParent()), "SIG" + signal + ": " + socket.getParent() + " is gone");
+    }
+    sh(keymux() + " agent sh -c 'test -S \"$SSH_AUTH_SOCK\"'").assertOk(); // the command's end ends the agent
+    long deadline = System.currentTimeMillis() + 15_000;
+    while (leftovers().size() > 0 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(50);
+    }
+    assertEquals(List.of(), leftovers(), "nothing of an ended agent is left in $TMPDIR");
+
+    // --log keeps the agent's log where it is asked to, and only there.
+    Path log = dir.resolve("agent.log");
+    Proc.Result r = sh("eval \"$(" + keymux() + " agent -s --log '" + log + "')\" >/dev/null\n"
+        + "echo $SSH_AGENT_PID; eval \"$(" + keymux() + " agent -k)\" >/dev/null\n").assertOk();
+    awaitGone(Long.parseLong(r.stdout().trim()));
+    assertTrue(Files.readString(log).contains("keymux serving"), Files.readString(log));
+    assertEquals(List.of(), leftovers());
+  }
+
+  private List<String> leftovers() throws Exception {
+    try (var s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("ssh-")).sorted().toList();
+    }
+  }
+
+  private static void awaitGone(long pid) throws Exception {
+    long deadline = System.currentTimeMillis() + 15_000;
+    while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && System.currentTimeMillis() < deadline) {
+      Thread.sleep(50);
+    }
+    assertEquals(Optional.empty(), ProcessHandle.of(pid).filter(ProcessHandle::isAlive), "agent " + pid + " ended");
   }
 
   @Test

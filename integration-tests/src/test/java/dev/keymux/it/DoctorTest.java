@@ -2,6 +2,7 @@ package dev.keymux.it;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.keymux.core.client.AgentClient;
 import dev.keymux.testing.OpenSshAgent;
 import dev.keymux.testing.Proc;
 import dev.keymux.testing.SilentPeer;
@@ -136,6 +137,34 @@ class DoctorTest {
     assertTrue(out.contains("SSH_AUTH_SOCK points at GNOME Keyring's agent (SOCK)"), out);
     assertTrue(out.contains("echo Hidden=true >> ~/.config/autostart/gnome-keyring-ssh.desktop"), out);
     assertFalse(out.contains("systemctl"), out);
+  }
+
+  @Test
+  void cleanRemovesOnlyDeadSocketsOfOursAndTheDirectoriesTheyEmpty() throws Exception {
+    Path run = dir.resolve("run");
+    Path conf = dir.resolve("k.conf");
+    Map<String, String> env = sessionEnv(run, conf);
+    Path tmp = Path.of(env.get("TMPDIR"));
+    Path live = sshAgentAt(tmp.resolve("ssh-live0001").resolve("agent.1"));
+    Path dead = tmp.resolve("ssh-dead0001").resolve("agent.2");
+    staleSocket(dead);
+    Path deadBesideAFile = tmp.resolve("ssh-dead0002").resolve("agent.3");
+    staleSocket(deadBesideAFile);
+    Path file = Files.writeString(deadBesideAFile.resolveSibling("notes.txt"), "someone's file\n");
+    Path foreign = tmp.resolve("ssh-foreign01").resolve("agent.4");
+    staleSocket(foreign);
+    Files.setAttribute(foreign.getParent(), "unix:uid", 4244);
+    Files.setAttribute(foreign, "unix:uid", 4244);
+    Proc.Result r = Proc.run(T, env, KeymuxProcess.command("doctor", "--clean", "--config", conf.toString(), "--system-root",
+        Files.createDirectories(dir.resolve("machine")).toString()).toArray(String[]::new));
+    assertTrue(r.stdout().contains("OK       removed the stale agent socket " + dead + " and its empty directory"), r.stdout());
+    assertTrue(r.stdout().contains("OK       removed the stale agent socket " + deadBesideAFile + "\n"), r.stdout());
+    assertFalse(Files.exists(dead.getParent()), "emptied, so removed");
+    assertFalse(Files.exists(deadBesideAFile), r.stdout());
+    assertTrue(Files.exists(file), "a regular file is never removed");
+    assertTrue(Files.exists(live) && AgentClient.answers(live), "a live agent's socket stays");
+    assertTrue(Files.exists(foreign), "another uid's directory is not looked into: " + r.stdout());
+    assertFalse(r.stdout().contains(foreign.toString()), r.stdout());
   }
 
   @Test

@@ -166,7 +166,7 @@ class ServiceAccountTest {
       Files.setPosixFilePermissions(credentials, PosixFilePermissions.fromString("r-x------"));
 
       Path log = dir.resolve("service.log");
-      Process service = startService(serviceUnit, socket, credentials, log);
+      Process service = startService(socketUnit, serviceUnit, socket, credentials, log);
       try {
         Path clone = Files.createDirectories(dir.resolve("work"));
         Files.setAttribute(clone, "unix:uid", uid);
@@ -180,6 +180,17 @@ class ServiceAccountTest {
         assertTrue(service.isAlive(), () -> SocketActivationTest.read(log));
         String environ = Files.readString(Path.of("/proc", Long.toString(service.pid()), "environ"));
         assertFalse(environ.contains("OPENSSH PRIVATE KEY"), "keys never go through the environment");
+
+        // doctor --account, as root: the units, owners and modes, and the one deploy key.
+        Proc.Result doctor = keymux("doctor", "--account", ACCOUNT, "--system-root", root.toString());
+        String report = doctor.stdout();
+        assertTrue(report.contains("OK       " + units.resolve("keymux@.service") + " is installed"), report);
+        assertTrue(report.contains("OK       the account's socket " + socket + " is uid " + uid + "'s, mode 0600"), report);
+        assertTrue(report.contains("OK       the socket's directory " + socket.getParent() + " is uid " + uid + "'s, mode 0700"), report);
+        assertTrue(report.contains("OK       the deploy keys file " + copied + " is uid 0's, mode 0600"), report);
+        assertTrue(report.contains("and holds 1 key(s): " + url + " (preloaded)"), report);
+        assertTrue(report.contains("PROBLEM  keymux@" + ACCOUNT + ".socket is not enabled"), "installed --no-enable: " + report);
+        assertEquals(1, doctor.exitCode(), doctor.toString());
       } finally {
         service.destroy();
         service.waitFor();
@@ -188,7 +199,8 @@ class ServiceAccountTest {
   }
 
   /** The service unit's ExecStart and Environment=, as the account, under systemd-socket-activate. */
-  private Process startService(String serviceUnit, Path socket, Path credentials, Path log) throws Exception {
+  private Process startService(String socketUnit, String serviceUnit, Path socket, Path credentials, Path log)
+      throws Exception {
     List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups",
         ACTIVATE, "-l", socket.toString(), "-E", "HOME=/nonexistent", "-E", "PATH=/usr/bin:/bin",
         "-E", "CREDENTIALS_DIRECTORY=" + credentials));
@@ -205,6 +217,8 @@ class ServiceAccountTest {
       assertTrue(System.currentTimeMillis() < deadline, () -> "no socket within 20 s:\n" + SocketActivationTest.read(log));
       Thread.sleep(20);
     }
+    // What systemd does with SocketMode= (systemd-socket-activate leaves the umask's mode).
+    Files.setPosixFilePermissions(socket, Posix.permissions(Integer.parseInt(values(socketUnit, "SocketMode").get(0), 8)));
     return p;
   }
 
@@ -240,7 +254,7 @@ class ServiceAccountTest {
     Files.setAttribute(credentials, "unix:uid", uid);
     Path socket = Path.of(values(socketUnit, "ListenStream").get(0));
     Path log = dir.resolve("service.log");
-    Process service = startService(Files.readString(units.resolve("keymux@.service")), socket, credentials, log);
+    Process service = startService(socketUnit, Files.readString(units.resolve("keymux@.service")), socket, credentials, log);
     try {
       // The first connection starts keymux, which refuses to run: the client sees the agent go away.
       Proc.Result r = asUid(uid, gid, Map.of("SSH_AUTH_SOCK", socket.toString()), "/usr/bin/ssh-add", "-l");

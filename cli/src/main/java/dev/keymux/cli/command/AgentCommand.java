@@ -66,6 +66,10 @@ final class AgentCommand implements Callable<Integer> {
   @Option(names = "--config", paramLabel = "FILE", description = "keymux configuration file.")
   Path config;
 
+  @Option(names = "--log", paramLabel = "FILE",
+      description = "Append the agent's log to FILE (default: start-up errors are shown, later lines are not kept).")
+  Path logFile;
+
   @Parameters(arity = "0..*", paramLabel = "COMMAND", description = "Run COMMAND [ARGS] with the agent; the agent exits with it.")
   List<String> command = new ArrayList<>();
 
@@ -150,16 +154,20 @@ final class AgentCommand implements Callable<Integer> {
     if (config != null) {
       args.addAll(List.of("--config", config.toAbsolutePath().toString()));
     }
-    return spawnDaemon(socket, args, null);
+    return spawnDaemon(socket, bindAddress == null, args, null, Optional.ofNullable(logFile));
   }
 
   /**
-   * Starts {@code keymux serve -a SOCKET ARGS} as a detached JVM (own session, stderr to
-   * SOCKET.log) and waits until its socket answers. {@code stdin}, when given, is written to
-   * the daemon's stdin and wiped; otherwise its stdin is /dev/null. The daemon does not inherit
-   * {@code KEYMUX_KEYS}: keys reach it only through stdin.
+   * Starts {@code keymux serve -a SOCKET ARGS} as a detached JVM (own session) and waits until its
+   * socket answers. Its stderr goes to {@code log} when given; otherwise this command reads it
+   * until the agent answers (to show why a start failed) and then lets go, so nothing is left
+   * beside the socket. {@code ownDirectory}: the socket's directory was made for this agent, which
+   * removes it when it ends. {@code stdin}, when given, is written to the daemon's stdin and wiped;
+   * otherwise its stdin is /dev/null. The daemon does not inherit {@code KEYMUX_KEYS}: keys reach
+   * it only through stdin.
    */
-  static Process spawnDaemon(Path socket, List<String> serveArgs, byte[] stdin) throws IOException, InterruptedException {
+  static Process spawnDaemon(Path socket, boolean ownDirectory, List<String> serveArgs, byte[] stdin, Optional<Path> log)
+      throws IOException, InterruptedException {
     Posix.prepareSocketDirectory(socket.getParent());
     String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
     List<String> cmd = new ArrayList<>();
@@ -167,14 +175,17 @@ final class AgentCommand implements Callable<Integer> {
       cmd.add("/usr/bin/setsid"); // own session: the agent outlives the terminal that started it
     }
     cmd.addAll(List.of(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve", "-a", socket.toString()));
+    if (ownDirectory) {
+      cmd.add("--remove-socket-directory");
+    }
     cmd.addAll(serveArgs);
-    Path logFile = Path.of(socket + ".log");
     ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null")) : ProcessBuilder.Redirect.PIPE)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+        .redirectError(log.isPresent() ? ProcessBuilder.Redirect.appendTo(log.get().toFile()) : ProcessBuilder.Redirect.PIPE);
     pb.environment().remove(Headless.KEYS_VARIABLE);
     Process p = pb.start();
+    StartupLog startup = log.isPresent() ? null : StartupLog.reading(p);
     if (stdin != null) {
       try (var in = p.getOutputStream()) {
         in.write(stdin);
@@ -187,23 +198,91 @@ final class AgentCommand implements Callable<Integer> {
     long deadline = System.currentTimeMillis() + READY_TIMEOUT_MILLIS;
     while (System.currentTimeMillis() < deadline) {
       if (!p.isAlive()) {
-        throw new UserError("agent failed to start (exit " + p.exitValue() + "):\n" + tail(logFile));
+        p.waitFor();
+        throw new UserError("agent failed to start (exit " + p.exitValue() + "):\n" + tail(startup, log));
       }
       if (AgentClient.answers(socket)) {
+        if (startup != null) {
+          startup.letGo();
+        }
         return p;
       }
       Thread.sleep(25);
     }
     p.destroyForcibly();
-    throw new UserError("agent did not start within " + READY_TIMEOUT_MILLIS / 1000 + " s; log: " + logFile);
+    throw new UserError("agent did not start within " + READY_TIMEOUT_MILLIS / 1000 + " s:\n" + tail(startup, log));
   }
 
-  private static String tail(Path log) {
-    try {
-      List<String> lines = Files.readAllLines(log);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
-    } catch (IOException e) {
-      return "(no log at " + log + ")";
+  private static String tail(StartupLog startup, Optional<Path> log) {
+    List<String> lines;
+    if (startup != null) {
+      lines = startup.lines();
+    } else {
+      try {
+        lines = Files.readAllLines(log.get());
+      } catch (IOException e) {
+        return "(no log at " + log.get() + ")";
+      }
+    }
+    return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+  }
+
+  /**
+   * The agent's stderr, read on a thread of its own so the agent never blocks on it: kept while
+   * the agent starts, dropped once it answers. When this process ends, so does the pipe, and
+   * the agent's later writes to stderr fail quietly.
+   */
+  private static final class StartupLog {
+    private final Process p;
+    private final List<String> lines = new ArrayList<>(); // guarded by itself
+    private boolean keep = true; // guarded by lines
+    private final Thread reader;
+
+    private StartupLog(Process p) {
+      this.p = p;
+      this.reader = new Thread(this::read, "keymux-agent-log");
+      reader.setDaemon(true);
+    }
+
+    static StartupLog reading(Process p) {
+      StartupLog l = new StartupLog(p);
+      l.reader.start();
+      return l;
+    }
+
+    private void read() {
+      try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getErrorStream(),
+          java.nio.charset.StandardCharsets.UTF_8))) {
+        for (String line; (line = in.readLine()) != null; ) {
+          synchronized (lines) {
+            if (keep) {
+              lines.add(line);
+            }
+          }
+        }
+      } catch (IOException e) {
+        // the agent ended
+      }
+    }
+
+    /** All it printed; waits a moment for the last lines of an agent that has ended. */
+    List<String> lines() {
+      try {
+        reader.join(2000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      synchronized (lines) {
+        return List.copyOf(lines);
+      }
+    }
+
+    /** The agent answers: from now on its lines are read and dropped. */
+    void letGo() {
+      synchronized (lines) {
+        keep = false;
+        lines.clear();
+      }
     }
   }
 
@@ -269,9 +348,10 @@ final class AgentCommand implements Callable<Integer> {
               java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther()) {
         Files.delete(socket);
       }
-      Files.deleteIfExists(Path.of(sock + ".log"));
       Path dir = socket.getParent();
-      if (dir != null && dir.getFileName().toString().startsWith("ssh-")) { // ours (defaultSocket), not a chosen one
+      // Ours (defaultSocket), not a chosen one; a keymux agent removes it itself, an older one may not have.
+      if (dir != null && dir.getFileName().toString().startsWith("ssh-")
+          && Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
         try (var rest = Files.list(dir)) {
           if (rest.findAny().isEmpty()) {
             Files.delete(dir);

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -64,10 +65,9 @@ final class CiCommand implements Runnable {
       Path socket = bindAddress != null ? bindAddress.toAbsolutePath() : AgentCommand.defaultSocket();
       Process daemon;
       try {
-        daemon = AgentCommand.spawnDaemon(socket, args, keys);
+        daemon = AgentCommand.spawnDaemon(socket, bindAddress == null, args, keys, Optional.empty());
       } catch (UserError e) {
-        if (bindAddress == null) { // our fresh directory: its log was shown in the message
-          Files.deleteIfExists(Path.of(socket + ".log"));
+        if (bindAddress == null) { // our fresh directory
           Files.deleteIfExists(socket.getParent());
         }
         throw e;

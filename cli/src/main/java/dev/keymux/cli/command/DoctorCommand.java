@@ -2,6 +2,7 @@ package dev.keymux.cli.command;
 
 import dev.keymux.cli.Settings;
 import dev.keymux.cli.doctor.Doctor;
+import dev.keymux.cli.setup.ServiceAccount;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -31,9 +32,19 @@ final class DoctorCommand implements Callable<Integer> {
   @Option(names = "--system-root", paramLabel = "DIR", hidden = true)
   Path systemRoot = Path.of("/");
 
+  @Option(names = "--clean", description = "Remove stale agent sockets of yours (nothing answers) and their empty directories.")
+  boolean clean;
+
+  @Option(names = "--account", paramLabel = "NAME",
+      description = "Check service account NAME's agent instead (keymux install --system); as that account or root.")
+  String account;
+
   @Override
   public Integer call() {
-    Doctor doctor = new Doctor(spec.commandLine().getOut(), systemRoot, containerImage);
+    if (account != null) {
+      return new Doctor(spec.commandLine().getOut(), systemRoot, null, false).runForAccount(new ServiceAccount(account, systemRoot));
+    }
+    Doctor doctor = new Doctor(spec.commandLine().getOut(), systemRoot, containerImage, clean);
     return doctor.run(Settings.load(config, Map.of()), System.getenv());
   }
 }

@@ -45,6 +45,10 @@ final class ServeCommand implements Callable<Integer> {
       description = "Read unencrypted private keys (OpenSSH or PEM, concatenated; '# repo: URL' before a key ties it to a repository) from stdin until EOF.")
   boolean keysFromStdin;
 
+  /** Set by keymux agent and ci start for the ssh-XXXX directory they made: removed when the agent ends. */
+  @Option(names = "--remove-socket-directory", hidden = true)
+  boolean removeSocketDirectory;
+
   @Override
   public Integer call() throws Exception {
     return Serve.run(options(), null);
@@ -52,7 +56,7 @@ final class ServeCommand implements Callable<Integer> {
 
   /** This command line as the daemon takes it. */
   Serve.Options options() {
-    return new Serve.Options(config, overrides(), debug, keysFromStdin);
+    return new Serve.Options(config, overrides(), debug, keysFromStdin, removeSocketDirectory);
   }
 
   /**

@@ -32,16 +32,19 @@ public final class Serve {
 
   /**
    * What the command line adds to the configuration file: the file itself (null: the user's or
-   * the embedded one), settings that override it, debug logging, keys on stdin.
+   * the embedded one), settings that override it, debug logging, keys on stdin, and whether the
+   * socket's directory was made for this agent alone ({@code keymux agent}'s ssh-XXXX), to be
+   * removed with the socket when the agent ends.
    */
-  public record Options(Path config, Map<String, Object> overrides, boolean debug, boolean keysFromStdin) {
+  public record Options(Path config, Map<String, Object> overrides, boolean debug, boolean keysFromStdin,
+      boolean removeSocketDirectory) {
     public Options {
       overrides = Collections.unmodifiableMap(new LinkedHashMap<>(overrides));
     }
 
     /** {@code keymux serve} with nothing on its command line. */
     public static Options none() {
-      return new Options(null, Map.of(), false, false);
+      return new Options(null, Map.of(), false, false, false);
     }
   }
 
@@ -90,7 +93,13 @@ public final class Serve {
       log.info("serving systemd's socket {}; keymux.socket.path ({}) is not used", socket, settings.socketPath());
     }
     // Registered before the socket exists, so a SIGTERM at any moment after it appears removes it.
-    Thread hook = new Thread(daemon::close, "keymux-shutdown");
+    Path served = socket;
+    Thread hook = new Thread(() -> {
+      daemon.close();
+      if (opts.removeSocketDirectory()) {
+        removeIfEmpty(served.getParent());
+      }
+    }, "keymux-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     try {
       daemon.start();
@@ -105,6 +114,14 @@ public final class Serve {
     }
     daemon.awaitStop();
     return 0;
+  }
+
+  private static void removeIfEmpty(Path dir) {
+    try {
+      Files.deleteIfExists(dir); // fails when anything is left in it: then it stays
+    } catch (java.io.IOException e) {
+      LoggerFactory.getLogger(Serve.class).debug("kept {}: {}", dir, e.toString());
+    }
   }
 
   /**

@@ -1,12 +1,15 @@
 package dev.keymux.cli.doctor;
 
 import dev.keymux.cli.Programs;
+import dev.keymux.cli.UserError;
+import dev.keymux.cli.setup.ServiceAccount;
 import dev.keymux.cli.setup.UserUnits;
 import dev.keymux.config.KeymuxSettings;
 import dev.keymux.config.policy.SocketSettings;
 import dev.keymux.core.agent.AgentException;
 import dev.keymux.core.agent.Session;
 import dev.keymux.core.client.AgentClient;
+import dev.keymux.core.mux.KeyListing;
 import dev.keymux.core.server.Posix;
 import dev.keymux.core.wire.AgentProtocol;
 import dev.keymux.core.wire.AgentResponse;
@@ -55,12 +58,15 @@ public final class Doctor {
   private final Path systemRoot;
   /** An image to try each scoped socket from, or null. */
   private final String containerImage;
+  /** {@code --clean}: remove stale sockets of ours instead of reporting them. */
+  private final boolean clean;
   private DoctorReport report;
 
-  public Doctor(PrintWriter out, Path systemRoot, String containerImage) {
+  public Doctor(PrintWriter out, Path systemRoot, String containerImage, boolean clean) {
     this.out = out;
     this.systemRoot = systemRoot;
     this.containerImage = containerImage;
+    this.clean = clean;
   }
 
   private enum Kind { KEYMUX, AGENT, HUNG, DEAD }
@@ -134,6 +140,73 @@ public final class Doctor {
     return report.finish();
   }
 
+  /**
+   * {@code keymux doctor --account NAME}, as that account or as root: the service account's units,
+   * its socket's owner and mode, its deploy keys file's owner and mode, and what its agent offers.
+   */
+  public int runForAccount(ServiceAccount account) {
+    report = new DoctorReport(out);
+    Path units = account.unitDirectory();
+    for (String unit : List.of(ServiceAccount.SOCKET, ServiceAccount.SERVICE)) {
+      if (Files.isRegularFile(units.resolve(unit))) {
+        report.ok(units.resolve(unit) + " is installed");
+      } else {
+        report.problem("no " + units.resolve(unit), "sudo keymux install --system --account " + account.name());
+      }
+    }
+    Path wants = units.resolve("sockets.target.wants").resolve(account.instance(ServiceAccount.SOCKET));
+    if (Files.exists(wants, LinkOption.NOFOLLOW_LINKS)) {
+      report.ok(account.instance(ServiceAccount.SOCKET) + " is enabled: systemd starts the agent on the first connection");
+    } else {
+      report.problem(account.instance(ServiceAccount.SOCKET) + " is not enabled",
+          "sudo systemctl enable --now " + account.instance(ServiceAccount.SOCKET));
+    }
+    int uid = -1;
+    try {
+      uid = ServiceAccount.uidOf(account.name());
+    } catch (UserError e) {
+      report.problem(e.getMessage(), "useradd --system " + account.name() + ", then sudo keymux install --system --account "
+          + account.name());
+    }
+    checkOwnAndMode(account.socket(), uid, 0600, "the account's socket",
+        "sudo systemctl restart " + account.instance(ServiceAccount.SOCKET));
+    checkOwnAndMode(account.socket().getParent(), uid, 0700, "the socket's directory",
+        "sudo systemctl restart " + account.instance(ServiceAccount.SOCKET));
+    checkOwnAndMode(account.keysFile(), 0, 0600, "the deploy keys file",
+        "sudo chown root:root " + account.keysFile() + " && sudo chmod 600 " + account.keysFile());
+    if (probe(account.socket(), FIRST_ANSWER_TIMEOUT) == Kind.KEYMUX) {
+      try (AgentClient c = new AgentClient(account.socket(), FIRST_ANSWER_TIMEOUT)) {
+        AgentResponse r = c.extension(Session.local(), AgentProtocol.EXT_KEYMUX_LIST, new byte[0]);
+        KeyListing listing = KeyListing.decode(((AgentResponse.ExtensionResponse) r).contents());
+        report.ok("keymux answers on " + account.socket() + " and holds " + listing.keys().size() + " key(s): "
+            + String.join(", ", listing.keys().stream().map(k -> k.comment() + " (" + k.backend() + ")").toList()));
+      } catch (AgentException | ProtocolException | ClassCastException e) {
+        report.problem("keymux on " + account.socket() + " did not list its keys: " + e.getMessage(),
+            "journalctl -u " + account.instance(ServiceAccount.SERVICE));
+      }
+    } else if (Files.exists(account.socket(), LinkOption.NOFOLLOW_LINKS)) {
+      report.problem("nothing answers on " + account.socket() + " (or this uid may not use it)",
+          "run doctor as " + account.name() + " or root; see journalctl -u " + account.instance(ServiceAccount.SERVICE));
+    }
+    return report.finish();
+  }
+
+  /** {@code what} must be {@code uid}'s with exactly {@code mode}; a problem with {@code fix} otherwise. */
+  private void checkOwnAndMode(Path p, int uid, int mode, String what, String fix) {
+    try {
+      int m = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 07777;
+      int owner = (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+      if (m == mode && (uid < 0 || owner == uid)) {
+        report.ok(what + " " + p + " is uid " + owner + "'s, mode " + String.format("%04o", m));
+      } else {
+        report.problem(String.format("%s %s is uid %d's, mode %04o; it must be uid %d's, mode %04o", what, p, owner, m,
+            uid, mode), fix);
+      }
+    } catch (IOException e) {
+      report.problem(what + " " + p + " cannot be read (" + e.getMessage() + ")", fix);
+    }
+  }
+
   private void checkKeymux(Path ours) {
     Kind keymux = probe(ours, FIRST_ANSWER_TIMEOUT);
     if (keymux == Kind.KEYMUX) {
@@ -179,14 +252,41 @@ public final class Doctor {
         continue;
       }
       Kind k = probe(other);
-      if (k == Kind.DEAD) {
-        report.problem("stale agent socket " + other + " (nothing answers)", "rm " + other);
+      if (k == Kind.DEAD && clean) {
+        removeStale(other);
+      } else if (k == Kind.DEAD) {
+        report.problem("stale agent socket " + other + " (nothing answers)", "rm " + other, "keymux doctor --clean");
       } else if (k == Kind.HUNG) {
         report.note("an agent on " + other + " accepts connections but does not answer");
       } else {
         report.note("another agent answers on " + other + (k == Kind.KEYMUX ? " (a keymux)" : "")
             + "; to use its keys through keymux: keymux.backends.x { type = agent, socket = \"" + other + "\" }");
       }
+    }
+  }
+
+  /**
+   * {@code --clean}: a dead socket of ours goes, and with it its ssh-XXXX directory once empty.
+   * Only sockets are found (never a regular file beside one), only in directories of our own uid.
+   */
+  private void removeStale(Path socket) {
+    try {
+      if ((Integer) Files.getAttribute(socket, "unix:uid", LinkOption.NOFOLLOW_LINKS) != Posix.currentUid()) {
+        report.note("left " + socket + ": it is not yours");
+        return;
+      }
+      Files.delete(socket);
+      Path dir = socket.getParent();
+      try (DirectoryStream<Path> rest = Files.newDirectoryStream(dir)) {
+        if (!rest.iterator().hasNext()) {
+          Files.delete(dir);
+          report.ok("removed the stale agent socket " + socket + " and its empty directory");
+          return;
+        }
+      }
+      report.ok("removed the stale agent socket " + socket);
+    } catch (IOException | DirectoryIteratorException e) {
+      report.problem("cannot remove the stale agent socket " + socket + ": " + e.getMessage(), "rm " + socket);
     }
   }
 
@@ -207,6 +307,11 @@ public final class Doctor {
       return;
     }
     String state = unitState(units);
+    if (systemd && env.getOrDefault("XDG_RUNTIME_DIR", "").isEmpty()) {
+      report.note("no user manager runs for you now (no login session): your units start keymux only while you are logged in; "
+          + "to keep it running without a session: loginctl enable-linger " + System.getProperty("user.name")
+          + "; for a service account: sudo keymux install --system --account NAME");
+    }
     if (state.equals("enabled") || state.equals("enabled-runtime")) {
       report.ok(UserUnits.SOCKET + " is installed and enabled (" + socketUnit + "): systemd starts keymux on the first connection");
     } else if (!systemd) {

@@ -52,6 +52,10 @@ public final class ServiceAccount {
     this.root = root;
   }
 
+  public String name() {
+    return account;
+  }
+
   public Path socket() {
     return runDirectory().resolve("agent.sock");
   }
@@ -356,7 +360,7 @@ public final class ServiceAccount {
   }
 
   /** The account's uid; a UserError when this host has no such account. */
-  static int uidOf(String account) {
+  public static int uidOf(String account) {
     Programs.Outcome r = Programs.run(Duration.ofSeconds(10), List.of("id", "-u", "--", account));
     String uid = r.output().strip();
     if (!r.ok() || !uid.matches("\\d+")) {
