@@ -51,16 +51,21 @@ class EnvShellsTest {
    * exactly HOME, PATH and {@code vars}.
    */
   private String afterEval(String shell, Map<String, String> vars, String... keymuxArgs) {
-    List<String> args = new ArrayList<>(List.of("env"));
-    args.addAll(List.of(keymuxArgs));
-    String keymux = KeymuxProcess.command(args.toArray(String[]::new)).stream().map(w -> "'" + w + "'")
-        .collect(Collectors.joining(" "));
+    return afterEval(List.of(), KeymuxProcess.jar(), dir, shell, vars, keymuxArgs);
+  }
+
+  /** As {@link #afterEval(String, Map, String...)}, run behind {@code as} (setpriv), keymux from {@code jar}. */
+  private String afterEval(List<String> as, Path jar, Path home, String shell, Map<String, String> vars, String... keymuxArgs) {
+    List<String> keymuxCmd = new ArrayList<>(List.of(KeymuxProcess.javaBinary(), "-jar", jar.toString(), "env"));
+    keymuxCmd.addAll(List.of(keymuxArgs));
+    String keymux = keymuxCmd.stream().map(w -> "'" + w + "'").collect(Collectors.joining(" "));
     String script = switch (shell) {
       case "fish" -> keymux + " | source; and printf '%s' \"$SSH_AUTH_SOCK\"";
       case "tcsh" -> "eval \"`" + keymux + "`\" && printf '%s' \"$SSH_AUTH_SOCK\"";
       default -> "eval \"$(" + keymux + ")\" && printf '%s' \"$SSH_AUTH_SOCK\"";
     };
-    List<String> cmd = new ArrayList<>(List.of("/usr/bin/env", "-i", "HOME=" + dir, "PATH=/usr/bin:/bin"));
+    List<String> cmd = new ArrayList<>(as);
+    cmd.addAll(List.of("/usr/bin/env", "-i", "HOME=" + home, "PATH=/usr/bin:/bin"));
     vars.forEach((k, v) -> cmd.add(k + "=" + v));
     cmd.addAll(shell.equals("tcsh") ? List.of(SHELLS.get(shell), "-f", "-c", script) : List.of(SHELLS.get(shell), "-c", script));
     Proc.Result r = Proc.run(T, Map.of(), cmd.toArray(String[]::new));
@@ -84,6 +89,45 @@ class EnvShellsTest {
     for (String shell : SHELLS.keySet()) {
       assertEquals(fallback, afterEval(shell, Map.of(), "--shell", shell), shell + ", XDG_RUNTIME_DIR unset");
       assertEquals(fallback, afterEval(shell, Map.of("XDG_RUNTIME_DIR", ""), "--shell", shell), shell + ", XDG_RUNTIME_DIR empty");
+    }
+  }
+
+  /**
+   * ssh into the machine before any graphical login: no XDG_RUNTIME_DIR, but systemd's socket of
+   * the user's session agent is at /run/user/UID/keymux/agent.sock: every shell finds it, and
+   * falls back to /tmp/keymux-UID/ only once it is gone. Run as a uid of its own, so no real
+   * session's directory is touched.
+   */
+  @Test
+  void withoutXdgRuntimeDirEveryShellFindsTheSessionSocketUnderRunUserWhileItIsThere() throws Exception {
+    RealComponents.require("other-uid", Posix.currentUid() == 0 && RealComponents.commandExists("/usr/bin/setpriv"),
+        "another uid needs root and setpriv");
+    int uid = 4246;
+    Path userRun = Path.of("/run/user/" + uid);
+    assertFalse(Files.exists(userRun), userRun + " belongs to a real session here; this test needs the uid unused");
+    Path shared = Files.createTempDirectory("keymux-env.");
+    try {
+      Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+      Path jar = Files.copy(KeymuxProcess.jar(), shared.resolve("keymux.jar"));
+      Files.setPosixFilePermissions(jar, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+      Path home = Files.createDirectories(shared.resolve("home"));
+      Files.setAttribute(home, "unix:uid", uid);
+      Path socket = userRun.resolve("keymux/agent.sock");
+      Files.createDirectories(socket.getParent());
+      try (var s = org.newsclub.net.unix.AFUNIXServerSocket.newInstance()) {
+        s.bind(org.newsclub.net.unix.AFUNIXSocketAddress.of(socket.toFile()));
+        List<String> as = List.of("/usr/bin/setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups");
+        for (String shell : SHELLS.keySet()) {
+          assertEquals(socket.toString(), afterEval(as, jar, home, shell, Map.of(), "--shell", shell), shell + ", XDG_RUNTIME_DIR unset");
+        }
+        Files.delete(socket);
+        for (String shell : SHELLS.keySet()) {
+          assertEquals("/tmp/keymux-" + uid + "/agent.sock", afterEval(as, jar, home, shell, Map.of(), "--shell", shell),
+              shell + ", no session socket");
+        }
+      }
+    } finally {
+      Proc.run(T, Map.of(), "/bin/rm", "-rf", shared.toString(), userRun.toString());
     }
   }
 

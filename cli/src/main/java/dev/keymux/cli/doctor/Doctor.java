@@ -411,7 +411,7 @@ public final class Doctor {
    */
   private void checkContainers(KeymuxSettings settings, Map<String, String> env) {
     List<SocketSettings> scoped = settings.policy().sockets();
-    SocketReach reach = new SocketReach(report, Posix.currentUid(), (int) new com.sun.security.auth.module.UnixSystem().getGid());
+    SocketReach reach = new SocketReach(report, Posix.currentUid(), Posix.currentGid());
     scoped.forEach(reach::check);
     if (onPath("docker", env)) {
       String main = env.getOrDefault("SSH_AUTH_SOCK", "").isEmpty() ? settings.socketPath().toString() : "$SSH_AUTH_SOCK";

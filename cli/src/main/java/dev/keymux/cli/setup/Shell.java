@@ -67,21 +67,32 @@ public enum Shell {
 
   /**
    * The line for the default socket: $XDG_RUNTIME_DIR/keymux/agent.sock (where keymux.socket
-   * listens too), or the private /tmp fallback when XDG_RUNTIME_DIR is unset or empty.
+   * listens too). When XDG_RUNTIME_DIR is unset or empty (ssh into the machine before any
+   * graphical login), the socket systemd keeps at /run/user/UID/keymux/agent.sock if it is
+   * there, else the private /tmp fallback.
    */
   public String defaultSocketLine() {
-    String fallback = quote("/tmp/keymux-" + Posix.currentUid() + "/agent.sock");
+    return defaultSocketLine(Posix.currentUid());
+  }
+
+  String defaultSocketLine(int uid) {
+    String fallback = quote("/tmp/keymux-" + uid + "/agent.sock");
+    String session = "/run/user/" + uid + "/keymux/agent.sock";
     return switch (this) {
       // fish's `set` keeps the status of the `test` before it; an if without else ends with 0.
-      case FISH -> "set -gx SSH_AUTH_SOCK " + fallback + "; if test -n \"$XDG_RUNTIME_DIR\"; "
-          + "set -gx SSH_AUTH_SOCK \"$XDG_RUNTIME_DIR/keymux/agent.sock\"; end;";
+      case FISH -> "set -gx SSH_AUTH_SOCK " + fallback + "; if test -S " + session + "; set -gx SSH_AUTH_SOCK " + session
+          + "; end; if test -n \"$XDG_RUNTIME_DIR\"; set -gx SSH_AUTH_SOCK \"$XDG_RUNTIME_DIR/keymux/agent.sock\"; end;";
       // csh substitutes a one-line if's whole command before testing, so $XDG_RUNTIME_DIR must
       // not appear where it may be unset: printenv reads it, empty when unset; each later
-      // command is substituted when it runs, so it sees the value set before it.
+      // command is substituted when it runs, so it sees the value set before it. sh tests for
+      // the socket, which not every csh can.
       case CSH -> "setenv SSH_AUTH_SOCK \"`printenv XDG_RUNTIME_DIR`\"; "
           + "if ( \"$SSH_AUTH_SOCK\" != \"\" ) setenv SSH_AUTH_SOCK \"$SSH_AUTH_SOCK/keymux/agent.sock\"; "
+          + "if ( \"$SSH_AUTH_SOCK\" == \"\" ) setenv SSH_AUTH_SOCK \"`sh -c 'test -S " + session + " && echo " + session
+          + "'`\"; "
           + "if ( \"$SSH_AUTH_SOCK\" == \"\" ) setenv SSH_AUTH_SOCK " + fallback + ";";
       case POSIX -> "if [ -n \"${XDG_RUNTIME_DIR:-}\" ]; then SSH_AUTH_SOCK=\"$XDG_RUNTIME_DIR/keymux/agent.sock\"; "
+          + "elif [ -S " + session + " ]; then SSH_AUTH_SOCK=" + session + "; "
           + "else SSH_AUTH_SOCK=" + fallback + "; fi; export SSH_AUTH_SOCK;";
     };
   }

@@ -12,9 +12,35 @@ import java.util.Set;
 public final class Posix {
   private Posix() {}
 
-  /** The real uid of this process. */
+  private static final int UID = readId("Uid:");
+  private static final int GID = readId("Gid:");
+
+  /**
+   * The real uid of this process, from /proc/self/status. Not from the JDK's
+   * {@code UnixSystem}, which answers 0 for a uid without a passwd entry (a container run with
+   * {@code --user 1000}) and would make such a process take itself for root.
+   */
   public static int currentUid() {
-    return (int) new com.sun.security.auth.module.UnixSystem().getUid();
+    return UID;
+  }
+
+  /** The real gid of this process, read the same way. */
+  public static int currentGid() {
+    return GID;
+  }
+
+  private static int readId(String field) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith(field)) {
+          return Integer.parseInt(line.substring(field.length()).trim().split("\\s+")[0]);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // no /proc: ask the JDK
+    }
+    com.sun.security.auth.module.UnixSystem jdk = new com.sun.security.auth.module.UnixSystem();
+    return (int) (field.equals("Uid:") ? jdk.getUid() : jdk.getGid());
   }
 
   /**
