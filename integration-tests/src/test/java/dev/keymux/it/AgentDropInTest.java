@@ -7,6 +7,7 @@ import dev.keymux.testing.TestKeys;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -64,14 +65,25 @@ class AgentDropInTest {
 
   @Test
   void everyWayAnAgentEndsLeavesNoSocketDirectoryOrLog() throws Exception {
-    for (String signal : List.of("TERM", "INT")) {
-      Proc.Result r = sh("eval \"$(" + keymux() + " agent -s)\" >/dev/null\n"
-          + "ssh-add -l >/dev/null; echo \"$SSH_AUTH_SOCK $SSH_AGENT_PID\"; kill -" + signal + " $SSH_AGENT_PID\n").assertOk();
-      String[] f = r.stdout().trim().split(" ");
-      Path socket = Path.of(f[0]);
-      awaitGone(Long.parseLong(f[1]));
-      assertFalse(Files.exists(socket.getParent()), "SIG" + signal + ": " + socket.getParent() + " is gone");
-    }
+    // SIGTERM to a background agent (like ssh-agent, a background agent ignores SIGINT).
+    Proc.Result r0 = sh("eval \"$(" + keymux() + " agent -s)\" >/dev/null\n"
+        + "ssh-add -l >/dev/null; echo \"$SSH_AUTH_SOCK $SSH_AGENT_PID\"; kill -TERM $SSH_AGENT_PID\n").assertOk();
+    String[] f = r0.stdout().trim().split(" ");
+    awaitGone(Long.parseLong(f[1]));
+    assertFalse(Files.exists(Path.of(f[0]).getParent()), "SIGTERM: " + Path.of(f[0]).getParent() + " is gone");
+    // Ctrl-C (SIGINT) to an agent in the foreground (-D).
+    List<String> cmd = new ArrayList<>(List.of("/usr/bin/env", "--default-signal=INT,HUP", "TMPDIR=" + dir, "SHELL=/bin/sh"));
+    cmd.addAll(KeymuxProcess.command("agent", "-D"));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
+    pb.environment().clear();
+    pb.environment().putAll(KeymuxProcess.cleanEnv(dir));
+    Process fg = pb.start();
+    String first = new java.io.BufferedReader(new java.io.InputStreamReader(fg.getInputStream())).readLine();
+    Matcher sock = Pattern.compile("SSH_AUTH_SOCK=([^;]+);").matcher(first == null ? "" : first);
+    assertTrue(sock.find(), "agent -D prints the environment first: " + first);
+    Proc.run(T, Map.of(), "/bin/kill", "-INT", Long.toString(fg.pid())).assertOk();
+    awaitGone(fg.pid());
+    assertFalse(Files.exists(Path.of(sock.group(1)).getParent()), "SIGINT: the directory is gone");
     sh(keymux() + " agent sh -c 'test -S \"$SSH_AUTH_SOCK\"'").assertOk(); // the command's end ends the agent
     long deadline = System.currentTimeMillis() + 15_000;
     while (leftovers().size() > 0 && System.currentTimeMillis() < deadline) {

@@ -35,8 +35,13 @@ public final class GnomeKeyring implements AutoCloseable {
   }
 
   public static GnomeKeyring start(Path dir, String password) throws Exception {
+    return start(dir, dir.resolve("run"), password);
+  }
+
+  /** As {@link #start(Path, String)}, with the session's XDG_RUNTIME_DIR at {@code runtime} (e.g. /run/user/UID). */
+  public static GnomeKeyring start(Path dir, Path runtime, String password) throws Exception {
     Path home = Files.createDirectories(dir.resolve("home"));
-    Path runtime = Files.createDirectories(dir.resolve("run"));
+    Files.createDirectories(runtime);
     Files.setPosixFilePermissions(runtime, PosixFilePermissions.fromString("rwx------"));
     Map<String, String> env = baseEnv(home, runtime);
     Proc.Result bus = Proc.run(T, env, "/usr/bin/dbus-daemon", "--session", "--fork",
@@ -76,6 +81,10 @@ public final class GnomeKeyring implements AutoCloseable {
     Map<String, String> env = baseEnv(home, runtime);
     env.put("DBUS_SESSION_BUS_ADDRESS", "unix:path=" + runtime.resolve("bus"));
     return env;
+  }
+
+  public Path home() {
+    return home;
   }
 
   public Path sshSocket() {

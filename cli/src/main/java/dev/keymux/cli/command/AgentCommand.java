@@ -97,6 +97,7 @@ final class AgentCommand implements Callable<Integer> {
     if (debug || foreground) {
       ServeCommand serve = serveOptions(socket);
       serve.debug = debug;
+      serve.removeSocketDirectory = bindAddress == null;
       return Serve.run(serve.options(), s -> {
         printEnv(out, cshell, s, ProcessHandle.current().pid());
         out.flush();

@@ -1,0 +1,243 @@
+package dev.keymux.it;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.keymux.core.server.Posix;
+import dev.keymux.testing.Askpass;
+import dev.keymux.testing.GnomeKeyring;
+import dev.keymux.testing.Proc;
+import dev.keymux.testing.RealComponents;
+import dev.keymux.testing.SoftHsm;
+import dev.keymux.testing.Sshd;
+import dev.keymux.testing.TestKeys;
+import dev.keymux.testing.Tmux;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The story keymux exists for, walked in order on one machine with real components, running
+ * the commands of docs/walkthrough.md's {@code step=…} blocks, so the walkthrough cannot drift
+ * from what works: login (an encrypted file key, a SoftHSM token key and a key in a real GNOME
+ * Keyring whose agent claimed SSH_AUTH_SOCK first), one passphrase prompt for pushes from three
+ * terminals (one inside tmux) and a reconnecting client, an ssh session before any graphical
+ * login, and the record: the audit log has a line per signature and nothing of an ended agent
+ * is left behind. systemd's part (holding the socket, starting keymux's unit on the first
+ * connection) is played by systemd-socket-activate running the unit's own ExecStart, as on a
+ * machine without a user manager. The session directory is /run/user/UID, as systemd makes it.
+ */
+class SeedStoryTest {
+  static final Duration T = Duration.ofSeconds(120);
+  static final String PASS = "correct horse battery staple";
+  static final String ACTIVATE = "/usr/bin/systemd-socket-activate";
+  static final Pattern BLOCK = Pattern.compile("```(sh|hocon)( step=(\\S+))?\\n(.*?)```", Pattern.DOTALL);
+
+  @TempDir Path dir;
+
+  /** The walkthrough's blocks: {@code step=NAME} shell blocks by name, and its hocon block under "hocon". */
+  static Map<String, String> walkthrough() throws Exception {
+    String text = Files.readString(Path.of("../docs/walkthrough.md"));
+    Map<String, String> steps = new LinkedHashMap<>();
+    Matcher m = BLOCK.matcher(text);
+    while (m.find()) {
+      if (m.group(1).equals("hocon")) {
+        steps.putIfAbsent("hocon", m.group(4));
+      } else if (m.group(3) != null) {
+        assertNull(steps.put(m.group(3), m.group(4)), "step " + m.group(3) + " twice in the walkthrough");
+      }
+    }
+    return steps;
+  }
+
+  @Test
+  void laptopLoginOnePromptBeforeGraphicalLoginAndTheRecord() throws Exception {
+    RealComponents.require("sshd", Sshd.available(), "apt-get install openssh-server");
+    RealComponents.require("softhsm", SoftHsm.available(), "apt-get install softhsm2 opensc");
+    RealComponents.require("gnome-keyring", GnomeKeyring.available(), "apt-get install gnome-keyring dbus-daemon libsecret-tools");
+    RealComponents.require("systemd", RealComponents.commandExists(ACTIVATE), "apt-get install systemd");
+    RealComponents.require("tty", Tmux.available(), "apt-get install tmux");
+    Map<String, String> steps = walkthrough();
+    assertEquals(List.of("install", "doctor", "login", "push", "before-login"),
+        steps.keySet().stream().filter(k -> !k.equals("hocon")).toList(), "the walkthrough's steps, in order");
+
+    int uid = Posix.currentUid();
+    Path run = Path.of("/run/user/" + uid);
+    assertFalse(Files.exists(run.resolve("keymux")), run + "/keymux exists: this machine has a real session for uid " + uid);
+    boolean madeRun = !Files.exists(run);
+    Files.createDirectories(run);
+    Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwx------"));
+    Process agent = null;
+    try (GnomeKeyring gnome = GnomeKeyring.start(dir.resolve("gnome"), run, "login password");
+        Sshd sshd = Sshd.start(Files.createDirectories(dir.resolve("sshd")), dir.resolve("authorized_keys"))) {
+      // The machine: a home with an encrypted key, a token, GNOME holding a third key, a git server.
+      Path home = gnome.home();
+      Path ssh = Files.createDirectories(home.resolve(".ssh"));
+      Path fileKey = TestKeys.generate(ssh, "id_ed25519", "ed25519", "laptop key", PASS);
+      Files.writeString(dir.resolve("authorized_keys"), TestKeys.publicLine(fileKey) + "\n");
+      Path gnomeKey = TestKeys.generate(Files.createDirectories(dir.resolve("gnome-keys")), "gnome_key", "ecdsa-256", "gnome key");
+      Map<String, String> toGnome = new HashMap<>(gnome.env());
+      toGnome.put("SSH_AUTH_SOCK", gnome.sshSocket().toString());
+      Proc.run(T, toGnome, "/usr/bin/ssh-add", gnomeKey.toString()).assertOk();
+      SoftHsm hsm = SoftHsm.create(dir.resolve("hsm"));
+      hsm.initToken("my-token", "123456");
+      hsm.generate("my-token", "123456", "EC:prime256v1", "01", "token key");
+      Files.writeString(ssh.resolve("config"), "Host git.example\n  HostName 127.0.0.1\n  Port " + sshd.port()
+          + "\n  User " + System.getProperty("user.name") + "\n  HostKeyAlias git.example\n  UserKnownHostsFile " + ssh.resolve("known_hosts")
+          + "\n  BatchMode yes\n");
+      Files.writeString(ssh.resolve("known_hosts"), "git.example " + TestKeys.publicLine(sshd.hostKeyPub()) + "\n");
+      Path repo = dir.resolve("app.git");
+      Proc.run(T, Map.of(), "/usr/bin/git", "init", "-q", "--bare", repo.toString()).assertOk();
+      Path askLog = dir.resolve("askpass.log");
+      Path askpass = Askpass.recording(dir.resolve("askpass"), PASS, askLog);
+      Path bin = Files.createDirectories(dir.resolve("bin"));
+      Files.writeString(bin.resolve("keymux"), "#!/bin/sh\nexec " + String.join(" ", KeymuxProcess.command().stream()
+          .map(w -> "'" + w + "'").toList()) + " \"$@\"\n");
+      Files.setPosixFilePermissions(bin.resolve("keymux"), PosixFilePermissions.fromString("rwxr-xr-x"));
+
+      // The session's environment: GNOME's agent owns SSH_AUTH_SOCK, as after a desktop login.
+      Map<String, String> session = new HashMap<>(gnome.env());
+      session.put("PATH", bin + ":/usr/bin:/bin");
+      session.put("SSH_AUTH_SOCK", gnome.sshSocket().toString());
+      session.put("SOFTHSM2_CONF", hsm.env().get("SOFTHSM2_CONF"));
+      session.put("GIT_CONFIG_GLOBAL", Files.writeString(dir.resolve("gitconfig"),
+          "[user]\n  name = Story\n  email = story@example.invalid\n[init]\n  defaultBranch = main\n").toString());
+      session.put("REPO", "git.example:" + repo);
+      session.put("SHELL", "/bin/sh");
+      // ssh reads ~/.ssh/config of the passwd entry's home, not $HOME's: name this home's.
+      session.put("GIT_SSH_COMMAND", "ssh -F " + ssh.resolve("config"));
+
+      // 1. Login.
+      Proc.Result installed = step(steps, "install", session);
+      Path unit = home.resolve(".config/systemd/user/keymux.service");
+      assertTrue(Files.isRegularFile(unit), installed.toString());
+      if (!Files.isDirectory(Path.of("/run/systemd/system"))) {
+        assertEquals(1, installed.exitCode(), "no user manager here to enable it: " + installed);
+        assertTrue(installed.stderr().contains("could not enable keymux.socket"), installed.toString());
+      } else {
+        installed.assertOk();
+      }
+      Path conf = home.resolve(".config/keymux/keymux.conf");
+      Files.writeString(conf, Files.readString(conf) + steps.get("hocon").replace("/usr/lib/softhsm/libsofthsm2.so", SoftHsm.MODULE)
+          + "keymux.policy.audit-log = \"" + dir.resolve("audit.log") + "\"\n");
+      agent = activate(unit, run.resolve("keymux/agent.sock"), session, askpass, dir.resolve("keymux.log"));
+
+      Proc.Result doctor = step(steps, "doctor", session);
+      assertTrue(doctor.stdout().contains("PROBLEM  SSH_AUTH_SOCK points at GNOME Keyring's agent (" + gnome.sshSocket() + ")"),
+          doctor.stdout());
+      assertTrue(doctor.stdout().contains("eval \"$(keymux env)\""), doctor.stdout());
+      assertTrue(doctor.stdout().contains("OK       keymux answers on " + run.resolve("keymux/agent.sock")), doctor.stdout());
+
+      String listed = step(steps, "login", session).assertOk().stdout();
+      for (Path key : List.of(fileKey, gnomeKey)) {
+        assertTrue(listed.contains(TestKeys.fingerprint(key)), key + " through the one socket:\n" + listed);
+      }
+      assertTrue(listed.contains("token key") || listed.lines().count() == 3, "the token's key too:\n" + listed);
+      assertEquals(3, listed.lines().count(), listed);
+      assertEquals(0, prompts(askLog), "listing asks for nothing");
+
+      // 2. One prompt per login: two terminals, a tmux pane, then a client that reconnects.
+      Proc.run(T, session, "/usr/bin/git", "clone", "-q", "--no-checkout", repo.toString(), home.resolve("app").toString())
+          .assertOk(); // a local clone; its origin is then the ssh URL
+      Proc.run(T, session, "/usr/bin/git", "-C", home.resolve("app").toString(), "remote", "set-url", "origin",
+          session.get("REPO")).assertOk();
+      step(steps, "push", session).assertOk();
+      step(steps, "push", session).assertOk();
+      Path done = dir.resolve("tmux-push.status");
+      Path script = Files.writeString(dir.resolve("push.sh"), steps.get("push"));
+      Path paneLog = dir.resolve("tmux-push.log");
+      try (Tmux tmux = Tmux.start(dir, session, "/bin/sh -e " + script + " > " + paneLog + " 2>&1; echo $? > " + done
+          + "; sleep 120")) {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (!Files.exists(done) && System.currentTimeMillis() < deadline) {
+          Thread.sleep(100);
+        }
+        assertEquals("0", Files.exists(done) ? Files.readString(done).strip() : "(none)", () -> SocketActivationTest.read(paneLog));
+        assertTrue(tmux.paneTty().toString().startsWith("/dev/pts/"), "a terminal of its own");
+      }
+      step(steps, "push", session).assertOk(); // the reconnecting client: a new connection, the same agent
+      List<String> asked = Files.readAllLines(askLog).stream().filter(l -> l.startsWith("prompt=")).toList();
+      assertEquals(List.of("prompt=Enter passphrase for " + fileKey + ": ",
+          "prompt=Remember the passphrase of " + fileKey + " in your keyring?"), asked,
+          "one passphrase prompt for the whole login, and once the offer to keep it in GNOME Keyring");
+      Proc.Result pushed = Proc.run(T, Map.of(), "/usr/bin/git", "--git-dir", repo.toString(), "log", "--oneline", "--all");
+      assertEquals(4, pushed.assertOk().stdout().lines().count(), pushed.toString());
+
+      // 3. Before any graphical login: no XDG_RUNTIME_DIR, the same agent.
+      Proc.Result before = step(steps, "before-login", session).assertOk();
+      assertTrue(before.stdout().startsWith(run.resolve("keymux/agent.sock") + "\n"), before.toString());
+      assertEquals(4, before.stdout().lines().count(), "the path and the same three keys: " + before);
+
+      // 7. The record: one line per signature (the four pushes), each naming key, client and destination.
+      List<String> audit = Files.readAllLines(dir.resolve("audit.log"));
+      assertEquals(4, audit.size(), String.join("\n", audit));
+      for (String line : audit) {
+        assertTrue(line.contains("key=" + TestKeys.fingerprint(fileKey)) && line.contains("exe=/usr/bin/ssh")
+            && line.contains("destination=git.example") && line.contains("result=signed"), line);
+      }
+      assertFalse(String.join("\n", audit).contains("PRIVATE"), "no key material in the record");
+      // The story ends: the agent stops (SIGTERM, as systemd stops it). Only systemd's socket stays.
+      agent.destroy();
+      agent.waitFor();
+      try (var left = Files.list(run.resolve("keymux"))) {
+        assertEquals(List.of("agent.sock"), left.map(p -> p.getFileName().toString()).toList(),
+            "nothing of keymux's own under XDG_RUNTIME_DIR; the socket is systemd's");
+      }
+    } finally {
+      if (agent != null && agent.isAlive()) {
+        agent.destroyForcibly();
+      }
+      if (madeRun) {
+        Proc.run(T, Map.of(), "/bin/rm", "-rf", run.toString());
+      }
+    }
+    try (var left = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+      List<String> litter = left.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("keymux-" + uid)).toList();
+      assertEquals(List.of(), litter, "no fallback socket directory left in /tmp");
+    }
+  }
+
+  private Proc.Result step(Map<String, String> steps, String name, Map<String, String> env) {
+    String script = steps.get(name);
+    assertNotNull(script, "no step " + name + " in docs/walkthrough.md");
+    return Proc.run(T, env, "/bin/sh", "-c", script);
+  }
+
+  /** keymux.service's ExecStart under systemd-socket-activate, as systemd runs it on the first connection. */
+  private Process activate(Path unit, Path socket, Map<String, String> session, Path askpass, Path log) throws Exception {
+    Files.createDirectories(socket.getParent());
+    Files.setPosixFilePermissions(socket.getParent(), PosixFilePermissions.fromString("rwx------"));
+    String exec = Files.readString(unit).lines().filter(l -> l.startsWith("ExecStart=")).findFirst().orElseThrow()
+        .substring("ExecStart=".length());
+    assertFalse(exec.contains("\"") || exec.contains("'"), "plain words in this test's paths: " + exec);
+    List<String> cmd = new ArrayList<>(List.of(ACTIVATE, "-l", socket.toString()));
+    for (String v : List.of("HOME", "XDG_RUNTIME_DIR", "XDG_DATA_HOME", "DBUS_SESSION_BUS_ADDRESS", "SOFTHSM2_CONF", "PATH")) {
+      cmd.addAll(List.of("-E", v + "=" + session.get(v)));
+    }
+    // The session's askpass, as a desktop session hands it to its user manager.
+    cmd.addAll(List.of("-E", "SSH_ASKPASS=" + askpass, "-E", "SSH_ASKPASS_REQUIRE=force"));
+    cmd.addAll(List.of(exec.split(" ")));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    long deadline = System.currentTimeMillis() + 20_000;
+    while (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
+      assertTrue(p.isAlive() && System.currentTimeMillis() < deadline, () -> SocketActivationTest.read(log));
+      Thread.sleep(20);
+    }
+    Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------")); // SocketMode=0600
+    return p;
+  }
+
+  private static long prompts(Path log) throws Exception {
+    return Files.exists(log) ? Files.readAllLines(log).stream().filter(l -> l.startsWith("prompt=")).count() : 0;
+  }
+}
