@@ -3,7 +3,6 @@ package dev.keymux.it;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.keymux.core.server.Posix;
-import dev.keymux.testing.Askpass;
 import dev.keymux.testing.GnomeKeyring;
 import dev.keymux.testing.Proc;
 import dev.keymux.testing.RealComponents;
@@ -32,8 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
  * from what works: login (an encrypted file key, a SoftHSM token key and a key in a real GNOME
  * Keyring whose agent claimed SSH_AUTH_SOCK first), one passphrase prompt for pushes from three
  * terminals (one inside tmux) and a reconnecting client, an ssh session before any graphical
- * login, and the record: the audit log has a line per signature and nothing of an ended agent
- * is left behind. systemd's part (holding the socket, starting keymux's unit on the first
+ * login, a root script run through sudo with a grant the user confirms (and refused once the
+ * grant has expired), and the record: the audit log has a line per signature and nothing of an
+ * ended agent is left behind. systemd's part (holding the socket, starting keymux's unit on the first
  * connection) is played by systemd-socket-activate running the unit's own ExecStart, as on a
  * machine without a user manager. The session directory is /run/user/UID, as systemd makes it.
  */
@@ -61,14 +61,16 @@ class SeedStoryTest {
   }
 
   @Test
-  void laptopLoginOnePromptBeforeGraphicalLoginAndTheRecord() throws Exception {
+  void laptopLoginOnePromptBeforeGraphicalLoginSudoAndTheRecord() throws Exception {
     RealComponents.require("sshd", Sshd.available(), "apt-get install openssh-server");
     RealComponents.require("softhsm", SoftHsm.available(), "apt-get install softhsm2 opensc");
     RealComponents.require("gnome-keyring", GnomeKeyring.available(), "apt-get install gnome-keyring dbus-daemon libsecret-tools");
     RealComponents.require("systemd", RealComponents.commandExists(ACTIVATE), "apt-get install systemd");
     RealComponents.require("tty", Tmux.available(), "apt-get install tmux");
+    RealComponents.require("sudo", RealComponents.commandExists("/usr/bin/sudo") && Posix.currentUid() == 0,
+        "the sudo step needs sudo (apt-get install sudo), run by root here");
     Map<String, String> steps = walkthrough();
-    assertEquals(List.of("install", "doctor", "login", "push", "before-login"),
+    assertEquals(List.of("install", "doctor", "login", "push", "before-login", "sudo", "sudo-expired"),
         steps.keySet().stream().filter(k -> !k.equals("hocon")).toList(), "the walkthrough's steps, in order");
 
     int uid = Posix.currentUid();
@@ -99,7 +101,11 @@ class SeedStoryTest {
       Path repo = dir.resolve("app.git");
       Proc.run(T, Map.of(), "/usr/bin/git", "init", "-q", "--bare", repo.toString()).assertOk();
       Path askLog = dir.resolve("askpass.log");
-      Path askpass = Askpass.recording(dir.resolve("askpass"), PASS, askLog);
+      // The user's answers: the passphrase when asked for it, yes to every question.
+      Path askpass = Files.writeString(dir.resolve("askpass.sh"), "#!/bin/sh\nprintf 'prompt=%s\\nhint=%s\\n' \"$1\" "
+          + "\"$SSH_ASKPASS_PROMPT\" >> '" + askLog + "'\nif [ \"$SSH_ASKPASS_PROMPT\" = confirm ]; then echo yes; else echo '" + PASS
+          + "'; fi\n");
+      Files.setPosixFilePermissions(askpass, PosixFilePermissions.fromString("rwx------"));
       Path bin = Files.createDirectories(dir.resolve("bin"));
       Files.writeString(bin.resolve("keymux"), "#!/bin/sh\nexec " + String.join(" ", KeymuxProcess.command().stream()
           .map(w -> "'" + w + "'").toList()) + " \"$@\"\n");
@@ -178,13 +184,38 @@ class SeedStoryTest {
       assertTrue(before.stdout().startsWith(run.resolve("keymux/agent.sock") + "\n"), before.toString());
       assertEquals(4, before.stdout().lines().count(), "the path and the same three keys: " + before);
 
-      // 7. The record: one line per signature (the four pushes), each naming key, client and destination.
+      // 4. The sudo wrapper: sudo drops SSH_AUTH_SOCK; a confirmed grant hands the key over for 20 s.
+      Proc.Result sudo = step(steps, "sudo", session).assertOk();
+      Path grantSocket = Path.of(sudo.stdout().strip());
+      assertTrue(grantSocket.getFileName().toString().equals("agent.sock") && grantSocket.getParent().getFileName().toString()
+          .startsWith("keymux-grant-"), sudo.toString());
+      List<String> confirm = Files.readAllLines(askLog).stream().filter(l -> l.startsWith("prompt=")).skip(2).toList();
+      assertEquals(1, confirm.size(), "one confirmation for the one signature through the grant: " + confirm);
+      String question = Files.readString(askLog);
+      question = question.substring(question.indexOf(confirm.get(0)));
+      assertTrue(confirm.get(0).contains("laptop key") && question.contains("through socket grant-"),
+          "the question names the key and the grant's socket: " + question);
+      long deadline = System.currentTimeMillis() + 40_000;
+      while (Files.exists(grantSocket, LinkOption.NOFOLLOW_LINKS) && System.currentTimeMillis() < deadline) {
+        Thread.sleep(200);
+      }
+      assertFalse(Files.exists(grantSocket.getParent()), "the grant ended on time, its directory with it");
+      Map<String, String> later = new HashMap<>(session);
+      later.put("sock", grantSocket.toString());
+      Proc.Result expired = step(steps, "sudo-expired", later);
+      assertNotEquals(0, expired.exitCode(), expired.toString());
+      assertTrue(expired.stderr().contains("Permission denied (publickey)")
+          && expired.stderr().contains("Error connecting to agent: No such file or directory"), expired.toString());
+
+      // 7. The record: one line per signature (four pushes, one fetch through the grant), each
+      // naming key, client and destination.
       List<String> audit = Files.readAllLines(dir.resolve("audit.log"));
-      assertEquals(4, audit.size(), String.join("\n", audit));
+      assertEquals(5, audit.size(), String.join("\n", audit));
       for (String line : audit) {
         assertTrue(line.contains("key=" + TestKeys.fingerprint(fileKey)) && line.contains("exe=/usr/bin/ssh")
-            && line.contains("destination=git.example") && line.contains("result=signed"), line);
+            && line.contains("destination=git.example") && line.contains("result=signed"), String.join("\n", audit));
       }
+      assertEquals(1, audit.stream().filter(l -> l.contains("socket=grant-")).count(), String.join("\n", audit));
       assertFalse(String.join("\n", audit).contains("PRIVATE"), "no key material in the record");
       // The story ends: the agent stops (SIGTERM, as systemd stops it). Only systemd's socket stays.
       agent.destroy();
@@ -210,7 +241,7 @@ class SeedStoryTest {
   private Proc.Result step(Map<String, String> steps, String name, Map<String, String> env) {
     String script = steps.get(name);
     assertNotNull(script, "no step " + name + " in docs/walkthrough.md");
-    return Proc.run(T, env, "/bin/sh", "-c", script);
+    return Proc.run(T, env, "/bin/sh", "-e", "-c", script);
   }
 
   /** keymux.service's ExecStart under systemd-socket-activate, as systemd runs it on the first connection. */
