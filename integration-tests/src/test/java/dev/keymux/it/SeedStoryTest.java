@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Keyring whose agent claimed SSH_AUTH_SOCK first), one passphrase prompt for pushes from three
  * terminals (one inside tmux) and a reconnecting client, an ssh session before any graphical
  * login, a root script run through sudo with a grant the user confirms (and refused once the
- * grant has expired), and the record: the audit log has a line per signature and nothing of an
+ * grant has expired), a container of uid 1000 that sees only the deploy key through a scoped
+ * socket, and the record: the audit log has a line per signature and nothing of an
  * ended agent is left behind. systemd's part (holding the socket, starting keymux's unit on the first
  * connection) is played by systemd-socket-activate running the unit's own ExecStart, as on a
  * machine without a user manager. The session directory is /run/user/UID, as systemd makes it.
@@ -52,7 +53,7 @@ class SeedStoryTest {
     Matcher m = BLOCK.matcher(text);
     while (m.find()) {
       if (m.group(1).equals("hocon")) {
-        steps.putIfAbsent("hocon", m.group(4));
+        steps.merge("hocon", m.group(4), String::concat);
       } else if (m.group(3) != null) {
         assertNull(steps.put(m.group(3), m.group(4)), "step " + m.group(3) + " twice in the walkthrough");
       }
@@ -61,16 +62,18 @@ class SeedStoryTest {
   }
 
   @Test
-  void laptopLoginOnePromptBeforeGraphicalLoginSudoAndTheRecord() throws Exception {
+  void laptopLoginOnePromptBeforeGraphicalLoginSudoContainerAndTheRecord() throws Exception {
     RealComponents.require("sshd", Sshd.available(), "apt-get install openssh-server");
     RealComponents.require("softhsm", SoftHsm.available(), "apt-get install softhsm2 opensc");
     RealComponents.require("gnome-keyring", GnomeKeyring.available(), "apt-get install gnome-keyring dbus-daemon libsecret-tools");
     RealComponents.require("systemd", RealComponents.commandExists(ACTIVATE), "apt-get install systemd");
     RealComponents.require("tty", Tmux.available(), "apt-get install tmux");
+    RealComponents.require("docker", Proc.run(T, Map.of(), "/usr/bin/docker", "image", "inspect", ContainerTest.IMAGE).exitCode() == 0,
+        "the Docker engine and the local test image " + ContainerTest.IMAGE + " (scripts/build-test-image.sh)");
     RealComponents.require("sudo", RealComponents.commandExists("/usr/bin/sudo") && Posix.currentUid() == 0,
         "the sudo step needs sudo (apt-get install sudo), run by root here");
     Map<String, String> steps = walkthrough();
-    assertEquals(List.of("install", "doctor", "login", "push", "before-login", "sudo", "sudo-expired"),
+    assertEquals(List.of("install", "doctor", "login", "push", "before-login", "sudo", "sudo-expired", "container"),
         steps.keySet().stream().filter(k -> !k.equals("hocon")).toList(), "the walkthrough's steps, in order");
 
     int uid = Posix.currentUid();
@@ -120,6 +123,8 @@ class SeedStoryTest {
           "[user]\n  name = Story\n  email = story@example.invalid\n[init]\n  defaultBranch = main\n").toString());
       session.put("REPO", "git.example:" + repo);
       session.put("SHELL", "/bin/sh");
+      session.put("IMAGE", ContainerTest.IMAGE);
+      Path deployKey = TestKeys.generate(Files.createDirectories(home.resolve("deploy")), "deploy-app", "ed25519", "deploy-app");
       // ssh reads ~/.ssh/config of the passwd entry's home, not $HOME's: name this home's.
       session.put("GIT_SSH_COMMAND", "ssh -F " + ssh.resolve("config"));
 
@@ -207,6 +212,12 @@ class SeedStoryTest {
       assertTrue(expired.stderr().contains("Permission denied (publickey)")
           && expired.stderr().contains("Error connecting to agent: No such file or directory"), expired.toString());
 
+      // 6. The container step: a scoped socket mounted into a container of uid 1000, no network.
+      Proc.Result container = step(steps, "container", session).assertOk();
+      assertEquals(1, container.stdout().strip().lines().count(), "the deploy key and nothing else: " + container);
+      assertTrue(container.stdout().contains(TestKeys.fingerprint(deployKey)) && container.stdout().contains("deploy-app"),
+          container.toString());
+
       // 7. The record: one line per signature (four pushes, one fetch through the grant), each
       // naming key, client and destination.
       List<String> audit = Files.readAllLines(dir.resolve("audit.log"));
@@ -220,9 +231,11 @@ class SeedStoryTest {
       // The story ends: the agent stops (SIGTERM, as systemd stops it). Only systemd's socket stays.
       agent.destroy();
       agent.waitFor();
-      try (var left = Files.list(run.resolve("keymux"))) {
-        assertEquals(List.of("agent.sock"), left.map(p -> p.getFileName().toString()).toList(),
-            "nothing of keymux's own under XDG_RUNTIME_DIR; the socket is systemd's");
+      // The scoped socket's directory stays, empty, on purpose: a container that mounted it sees
+      // the socket again when keymux comes back (AgentServer.close).
+      try (var left = Files.walk(run.resolve("keymux"))) {
+        assertEquals(List.of(run.resolve("keymux"), run.resolve("keymux/agent.sock"), run.resolve("keymux/container")),
+            left.sorted().toList(), "no socket, log or file of keymux's own left under XDG_RUNTIME_DIR; agent.sock is systemd's");
       }
     } finally {
       if (agent != null && agent.isAlive()) {
