@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,7 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Keyring whose agent claimed SSH_AUTH_SOCK first), one passphrase prompt for pushes from three
  * terminals (one inside tmux) and a reconnecting client, an ssh session before any graphical
  * login, a root script run through sudo with a grant the user confirms (and refused once the
- * grant has expired), a container of uid 1000 that sees only the deploy key through a scoped
+ * grant has expired), a CI runner that is a system service (keymux installed system-wide as a
+ * package would be, its unit run as systemd runs it) cloning with its deploy key and seeing none
+ * of the user's keys, a container of uid 1000 that sees only a deploy key through a scoped
  * socket, and the record: the audit log has a line per signature and nothing of an
  * ended agent is left behind. systemd's part (holding the socket, starting keymux's unit on the first
  * connection) is played by systemd-socket-activate running the unit's own ExecStart, as on a
@@ -43,6 +46,11 @@ class SeedStoryTest {
   static final String PASS = "correct horse battery staple";
   static final String ACTIVATE = "/usr/bin/systemd-socket-activate";
   static final Pattern BLOCK = Pattern.compile("```(sh|hocon)( step=(\\S+))?\\n(.*?)```", Pattern.DOTALL);
+
+  /** The service account of the runner step. */
+  static final String RUNNER = "ci-runner";
+  /** Where the runner step puts keymux's jar, as a package would (ProtectHome hides a jar under /root). */
+  static final Path INSTALLED = Path.of("/usr/local/lib/keymux/keymux.jar");
 
   @TempDir Path dir;
 
@@ -62,7 +70,7 @@ class SeedStoryTest {
   }
 
   @Test
-  void laptopLoginOnePromptBeforeGraphicalLoginSudoContainerAndTheRecord() throws Exception {
+  void theWholeStoryFromTheLaptopToTheContainer() throws Exception {
     RealComponents.require("sshd", Sshd.available(), "apt-get install openssh-server");
     RealComponents.require("softhsm", SoftHsm.available(), "apt-get install softhsm2 opensc");
     RealComponents.require("gnome-keyring", GnomeKeyring.available(), "apt-get install gnome-keyring dbus-daemon libsecret-tools");
@@ -73,15 +81,25 @@ class SeedStoryTest {
     RealComponents.require("sudo", RealComponents.commandExists("/usr/bin/sudo") && Posix.currentUid() == 0,
         "the sudo step needs sudo (apt-get install sudo), run by root here");
     Map<String, String> steps = walkthrough();
-    assertEquals(List.of("install", "doctor", "login", "push", "before-login", "sudo", "sudo-expired", "container"),
+    assertEquals(List.of("install", "doctor", "login", "push", "before-login", "sudo", "sudo-expired", "runner", "runner-job",
+        "container"),
         steps.keySet().stream().filter(k -> !k.equals("hocon")).toList(), "the walkthrough's steps, in order");
 
     int uid = Posix.currentUid();
     Path run = Path.of("/run/user/" + uid);
     assertFalse(Files.exists(run.resolve("keymux")), run + "/keymux exists: this machine has a real session for uid " + uid);
+    // The runner step installs keymux system-wide, as a package would: only where nothing of it is.
+    List<Path> system = List.of(Path.of("/usr/local/bin/keymux"), INSTALLED, Path.of("/etc/keymux/" + RUNNER),
+        Path.of("/etc/systemd/system/keymux@.service"), Path.of("/etc/systemd/system/keymux@.socket"));
+    for (Path p : system) {
+      assertFalse(Files.exists(p, LinkOption.NOFOLLOW_LINKS), p + " exists: this test installs keymux system-wide, on a CI machine");
+    }
+    assertNotEquals(0, Proc.run(T, Map.of(), "/usr/bin/id", "-u", RUNNER).exitCode(), "the account " + RUNNER + " exists already");
+    List<Path> madeParents = Stream.of(Path.of("/etc/keymux"), Path.of("/run/keymux")).filter(p -> !Files.exists(p)).toList();
     boolean madeRun = !Files.exists(run);
     Files.createDirectories(run);
     Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwx------"));
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x")); // the runner reads the ssh config
     Process agent = null;
     try (GnomeKeyring gnome = GnomeKeyring.start(dir.resolve("gnome"), run, "login password");
         Sshd sshd = Sshd.start(Files.createDirectories(dir.resolve("sshd")), dir.resolve("authorized_keys"))) {
@@ -97,10 +115,14 @@ class SeedStoryTest {
       SoftHsm hsm = SoftHsm.create(dir.resolve("hsm"));
       hsm.initToken("my-token", "123456");
       hsm.generate("my-token", "123456", "EC:prime256v1", "01", "token key");
-      Files.writeString(ssh.resolve("config"), "Host git.example\n  HostName 127.0.0.1\n  Port " + sshd.port()
-          + "\n  User " + System.getProperty("user.name") + "\n  HostKeyAlias git.example\n  UserKnownHostsFile " + ssh.resolve("known_hosts")
-          + "\n  BatchMode yes\n");
-      Files.writeString(ssh.resolve("known_hosts"), "git.example " + TestKeys.publicLine(sshd.hostKeyPub()) + "\n");
+      // The machine's ssh configuration for git.example, readable by the runner's account too.
+      Path sshConf = Files.createDirectories(dir.resolve("ssh-conf"));
+      Files.setPosixFilePermissions(sshConf, PosixFilePermissions.fromString("rwxr-xr-x"));
+      Files.writeString(sshConf.resolve("known_hosts"), "git.example " + TestKeys.publicLine(sshd.hostKeyPub()) + "\n");
+      Files.writeString(sshConf.resolve("config"), "Host git.example\n  HostName 127.0.0.1\n  Port " + sshd.port()
+          + "\n  User " + System.getProperty("user.name") + "\n  HostKeyAlias git.example\n  UserKnownHostsFile "
+          + sshConf.resolve("known_hosts") + "\n  BatchMode yes\n");
+      Files.copy(sshConf.resolve("known_hosts"), ssh.resolve("known_hosts")); // keymux names destinations from it
       Path repo = dir.resolve("app.git");
       Proc.run(T, Map.of(), "/usr/bin/git", "init", "-q", "--bare", repo.toString()).assertOk();
       Path askLog = dir.resolve("askpass.log");
@@ -126,10 +148,26 @@ class SeedStoryTest {
       session.put("IMAGE", ContainerTest.IMAGE);
       Path deployKey = TestKeys.generate(Files.createDirectories(home.resolve("deploy")), "deploy-app", "ed25519", "deploy-app");
       // ssh reads ~/.ssh/config of the passwd entry's home, not $HOME's: name this home's.
-      session.put("GIT_SSH_COMMAND", "ssh -F " + ssh.resolve("config"));
+      session.put("GIT_SSH_COMMAND", "ssh -F " + sshConf.resolve("config"));
+      // The runner's deploy key, tagged with its repository, which only it may read.
+      Path runnerKey = TestKeys.generate(Files.createDirectories(dir.resolve("runner-key")), "deploy_runner", "ed25519", "runner");
+      Path deployRepo = dir.resolve("deploy.git");
+      Proc.run(T, Map.of(), "/usr/bin/git", "init", "-q", "--bare", deployRepo.toString()).assertOk();
+      Files.writeString(dir.resolve("authorized_keys"), TestKeys.publicLine(runnerKey) + "\n", java.nio.file.StandardOpenOption.APPEND);
+      session.put("DEPLOY_REPO", "git.example:" + deployRepo);
+      Files.writeString(home.resolve("runner-keys"), "# repo: " + session.get("DEPLOY_REPO") + "\n" + Files.readString(runnerKey));
+      // keymux as a package installs it, for `sudo keymux` (sudo's secure_path).
+      Files.createDirectories(INSTALLED.getParent());
+      Files.copy(KeymuxProcess.jar(), INSTALLED);
+      Files.writeString(Path.of("/usr/local/bin/keymux"), "#!/bin/sh\nexec '" + KeymuxProcess.javaBinary() + "' -jar '" + INSTALLED
+          + "' \"$@\"\n");
+      Files.setPosixFilePermissions(Path.of("/usr/local/bin/keymux"), PosixFilePermissions.fromString("rwxr-xr-x"));
+      Proc.run(T, Map.of(), "/usr/sbin/useradd", "--system", "--no-create-home", "--shell", "/bin/sh", RUNNER).assertOk();
+      int runnerUid = Integer.parseInt(Proc.run(T, Map.of(), "/usr/bin/id", "-u", RUNNER).assertOk().stdout().strip());
+      int runnerGid = Integer.parseInt(Proc.run(T, Map.of(), "/usr/bin/id", "-g", RUNNER).assertOk().stdout().strip());
 
       // 1. Login.
-      Proc.Result installed = step(steps, "install", session);
+      Proc.Result installed = step(steps, "install", session, true);
       Path unit = home.resolve(".config/systemd/user/keymux.service");
       assertTrue(Files.isRegularFile(unit), installed.toString());
       if (!Files.isDirectory(Path.of("/run/systemd/system"))) {
@@ -212,6 +250,22 @@ class SeedStoryTest {
       assertTrue(expired.stderr().contains("Permission denied (publickey)")
           && expired.stderr().contains("Error connecting to agent: No such file or directory"), expired.toString());
 
+      // 5. The runner: its account's agent, started by "systemd" on its first job's connection.
+      Proc.Result runner = step(steps, "runner", session, true);
+      if (!Files.isDirectory(Path.of("/run/systemd/system"))) {
+        assertEquals(1, runner.exitCode(), "no systemd here to enable it: " + runner);
+        assertTrue(runner.stderr().contains("could not enable keymux@" + RUNNER + ".socket"), runner.toString());
+      } else {
+        runner.assertOk();
+      }
+      assertTrue(runner.stdout().contains("copied the deploy keys to /etc/keymux/" + RUNNER + "/keys"), runner.toString());
+      try (SystemInstance service = SystemInstance.start(Path.of("/etc/systemd/system"), RUNNER, runnerUid, runnerGid, dir)) {
+        Proc.Result job = step(steps, "runner-job", session).assertOk();
+        assertTrue(Files.isDirectory(Path.of("/tmp/ci-runner-app/.git")), job + "\n" + service.log());
+        assertTrue(job.stdout().contains("The agent has no identities."), "a tagged deploy key is for git only: " + job);
+        assertFalse(job.stdout().contains(TestKeys.fingerprint(fileKey)), "none of the user's keys: " + job);
+      }
+
       // 6. The container step: a scoped socket mounted into a container of uid 1000, no network.
       Proc.Result container = step(steps, "container", session).assertOk();
       assertEquals(1, container.stdout().strip().lines().count(), "the deploy key and nothing else: " + container);
@@ -239,7 +293,20 @@ class SeedStoryTest {
       }
     } finally {
       if (agent != null && agent.isAlive()) {
-        agent.destroyForcibly();
+        agent.destroy(); // SIGTERM: keymux ends its grants and removes their sockets
+        if (!agent.waitFor(15, java.util.concurrent.TimeUnit.SECONDS)) {
+          agent.destroyForcibly();
+        }
+      }
+      Proc.run(T, Map.of(), "/usr/bin/pkill", "-KILL", "-u", RUNNER);
+      if (Files.exists(INSTALLED)) {
+        Proc.run(T, Map.of(), "/usr/local/bin/keymux", "uninstall", "--system", "--account", RUNNER, "--no-disable");
+      }
+      Proc.run(T, Map.of(), "/usr/sbin/userdel", RUNNER);
+      Proc.run(T, Map.of(), "/bin/rm", "-rf", "/usr/local/bin/keymux", INSTALLED.getParent().toString(), "/etc/keymux/" + RUNNER,
+          "/run/keymux/" + RUNNER, "/tmp/ci-runner-app");
+      for (Path p : madeParents) {
+        Files.deleteIfExists(p); // made by this story and empty now; otherwise it stays
       }
       if (madeRun) {
         Proc.run(T, Map.of(), "/bin/rm", "-rf", run.toString());
@@ -252,9 +319,14 @@ class SeedStoryTest {
   }
 
   private Proc.Result step(Map<String, String> steps, String name, Map<String, String> env) {
+    return step(steps, name, env, false);
+  }
+
+  /** Runs one step's block under sh -e; {@code slow}: it may take a training run's time. */
+  private Proc.Result step(Map<String, String> steps, String name, Map<String, String> env, boolean slow) {
     String script = steps.get(name);
     assertNotNull(script, "no step " + name + " in docs/walkthrough.md");
-    return Proc.run(T, env, "/bin/sh", "-e", "-c", script);
+    return Proc.run(slow ? Duration.ofMinutes(4) : T, env, "/bin/sh", "-e", "-c", script);
   }
 
   /** keymux.service's ExecStart under systemd-socket-activate, as systemd runs it on the first connection. */

@@ -8,7 +8,6 @@ import dev.keymux.testing.RealComponents;
 import dev.keymux.testing.Sshd;
 import dev.keymux.testing.TestKeys;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
@@ -111,12 +110,6 @@ class ServiceAccountTest {
     }
   }
 
-  /** One line of a unit, with the account as its instance (%i) and systemd's $$ unescaped. */
-  private static List<String> values(String unit, String key) {
-    return unit.lines().filter(l -> l.startsWith(key + "=")).map(l -> l.substring(key.length() + 1)
-        .replace("%i", ACCOUNT).replace("$$", "$")).toList();
-  }
-
   @Test
   void theServiceOfAnAccountClonesWithItsDeployKeyAndNoOtherUidGetsIn() throws Exception {
     RealComponents.require("sshd", Sshd.available(), "/usr/sbin/sshd is not installed (apt-get install openssh-server)");
@@ -148,26 +141,10 @@ class ServiceAccountTest {
           units.resolve("keymux@" + ACCOUNT + ".service").toString(), units.resolve("keymux@" + ACCOUNT + ".socket").toString())
           .assertOk();
 
-      String socketUnit = Files.readString(units.resolve("keymux@.socket"));
-      String serviceUnit = Files.readString(units.resolve("keymux@.service"));
-      assertEquals(List.of(ACCOUNT), values(serviceUnit, "User"));
-      // As systemd does it: the socket unit's ExecStartPre lines, then the credential copy, then the service.
-      for (String pre : values(socketUnit, "ExecStartPre")) {
-        Proc.run(T, Map.of(), pre.split(" ")).assertOk();
-      }
-      Path socket = Path.of(values(socketUnit, "ListenStream").get(0));
-      assertEquals(uid, Files.getAttribute(socket.getParent(), "unix:uid"));
-      assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket.getParent())));
-      Path credentials = Files.createDirectories(dir.resolve("credentials"));
-      Files.copy(copied, credentials.resolve("keys"));
-      Files.setPosixFilePermissions(credentials.resolve("keys"), PosixFilePermissions.fromString("r--------"));
-      Files.setAttribute(credentials.resolve("keys"), "unix:uid", uid);
-      Files.setAttribute(credentials, "unix:uid", uid);
-      Files.setPosixFilePermissions(credentials, PosixFilePermissions.fromString("r-x------"));
-
-      Path log = dir.resolve("service.log");
-      Process service = startService(socketUnit, serviceUnit, socket, credentials, log);
-      try {
+      try (SystemInstance service = SystemInstance.start(units, ACCOUNT, uid, gid, dir)) {
+        Path socket = service.socket;
+        assertEquals(uid, Files.getAttribute(socket.getParent(), "unix:uid"));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket.getParent())));
         Path clone = Files.createDirectories(dir.resolve("work"));
         Files.setAttribute(clone, "unix:uid", uid);
         Proc.Result cloned = gitClone(sshd, socket, url, clone.resolve("repo"));
@@ -177,8 +154,8 @@ class ServiceAccountTest {
         assertEquals(1, listed.exitCode(), "the deploy key is for git's ssh to its repository only: " + listed);
         Proc.Result stranger = asUid(STRANGER, STRANGER, Map.of("SSH_AUTH_SOCK", socket.toString()), "/usr/bin/ssh-add", "-l");
         assertEquals(2, stranger.exitCode(), "another uid cannot reach the account's agent: " + stranger);
-        assertTrue(service.isAlive(), () -> SocketActivationTest.read(log));
-        String environ = Files.readString(Path.of("/proc", Long.toString(service.pid()), "environ"));
+        assertTrue(service.process.isAlive(), service::log);
+        String environ = Files.readString(Path.of("/proc", Long.toString(service.process.pid()), "environ"));
         assertFalse(environ.contains("OPENSSH PRIVATE KEY"), "keys never go through the environment");
 
         // doctor --account, as root: the units, owners and modes, and the one deploy key.
@@ -191,35 +168,8 @@ class ServiceAccountTest {
         assertTrue(report.contains("and holds 1 key(s): " + url + " (preloaded)"), report);
         assertTrue(report.contains("PROBLEM  keymux@" + ACCOUNT + ".socket is not enabled"), "installed --no-enable: " + report);
         assertEquals(1, doctor.exitCode(), doctor.toString());
-      } finally {
-        service.destroy();
-        service.waitFor();
       }
     }
-  }
-
-  /** The service unit's ExecStart and Environment=, as the account, under systemd-socket-activate. */
-  private Process startService(String socketUnit, String serviceUnit, Path socket, Path credentials, Path log)
-      throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups",
-        ACTIVATE, "-l", socket.toString(), "-E", "HOME=/nonexistent", "-E", "PATH=/usr/bin:/bin",
-        "-E", "CREDENTIALS_DIRECTORY=" + credentials));
-    for (String e : values(serviceUnit, "Environment")) {
-      cmd.addAll(List.of("-E", e));
-    }
-    String exec = values(serviceUnit, "ExecStart").get(0);
-    assertFalse(exec.contains("\"") || exec.contains("'"), "plain words in this test's paths: " + exec);
-    cmd.addAll(List.of(exec.split(" ")));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    long deadline = System.currentTimeMillis() + 20_000;
-    while (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
-      assertTrue(p.isAlive(), () -> "systemd-socket-activate exited:\n" + SocketActivationTest.read(log));
-      assertTrue(System.currentTimeMillis() < deadline, () -> "no socket within 20 s:\n" + SocketActivationTest.read(log));
-      Thread.sleep(20);
-    }
-    // What systemd does with SocketMode= (systemd-socket-activate leaves the umask's mode).
-    Files.setPosixFilePermissions(socket, Posix.permissions(Integer.parseInt(values(socketUnit, "SocketMode").get(0), 8)));
-    return p;
   }
 
   /** git clone as the account, through the agent on {@code socket}, from {@code sshd}. */
@@ -241,35 +191,20 @@ class ServiceAccountTest {
     keymux("install", "--system", "--account", ACCOUNT, "--keys", keysFile.toString(), "--system-root", root.toString(),
         "--no-enable", "--no-archive").assertOk();
     Path units = root.resolve("etc/systemd/system");
-    String socketUnit = Files.readString(units.resolve("keymux@.socket"));
-    for (String pre : values(socketUnit, "ExecStartPre")) {
-      Proc.run(T, Map.of(), pre.split(" ")).assertOk();
-    }
     Path copied = root.resolve("etc/keymux/" + ACCOUNT + "/keys");
     Files.setPosixFilePermissions(copied, PosixFilePermissions.fromString("rw-r--r--")); // an admin's slip
-    Path credentials = Files.createDirectories(dir.resolve("credentials"));
-    Files.copy(copied, credentials.resolve("keys"));
-    Files.setAttribute(credentials.resolve("keys"), "unix:uid", uid);
-    Files.setPosixFilePermissions(credentials.resolve("keys"), PosixFilePermissions.fromString("r--------"));
-    Files.setAttribute(credentials, "unix:uid", uid);
-    Path socket = Path.of(values(socketUnit, "ListenStream").get(0));
-    Path log = dir.resolve("service.log");
-    Process service = startService(socketUnit, Files.readString(units.resolve("keymux@.service")), socket, credentials, log);
-    try {
+    try (SystemInstance service = SystemInstance.start(units, ACCOUNT, uid, gid, dir)) {
       // The first connection starts keymux, which refuses to run: the client sees the agent go away.
-      Proc.Result r = asUid(uid, gid, Map.of("SSH_AUTH_SOCK", socket.toString()), "/usr/bin/ssh-add", "-l");
+      Proc.Result r = asUid(uid, gid, Map.of("SSH_AUTH_SOCK", service.socket.toString()), "/usr/bin/ssh-add", "-l");
       assertNotEquals(0, r.exitCode(), r.toString());
       long deadline = System.currentTimeMillis() + 20_000;
-      while (!SocketActivationTest.read(log).contains("refusing to start") && System.currentTimeMillis() < deadline) {
+      while (!service.log().contains("refusing to start") && System.currentTimeMillis() < deadline) {
         Thread.sleep(50);
       }
-      List<String> lines = SocketActivationTest.read(log).lines().filter(l -> l.startsWith("keymux:")).toList();
+      List<String> lines = service.log().lines().filter(l -> l.startsWith("keymux:")).toList();
       assertEquals(List.of("keymux: refusing to start: " + copied + " is readable by others (mode 0644), so its deploy keys"
           + " are not secret; make it root's alone: chown root:root " + copied + " && chmod 600 " + copied), lines,
-          SocketActivationTest.read(log));
-    } finally {
-      service.destroy();
-      service.waitFor();
+          service.log());
     }
   }
 
