@@ -268,19 +268,29 @@ class SeedStoryTest {
 
       // 6. The container step: a scoped socket mounted into a container of uid 1000, no network.
       Proc.Result container = step(steps, "container", session).assertOk();
-      assertEquals(1, container.stdout().strip().lines().count(), "the deploy key and nothing else: " + container);
-      assertTrue(container.stdout().contains(TestKeys.fingerprint(deployKey)) && container.stdout().contains("deploy-app"),
-          container.toString());
+      String inside = container.stdout();
+      String listedInside = inside.substring(0, inside.indexOf("-----BEGIN SSH SIGNATURE-----"));
+      assertEquals(1, listedInside.strip().lines().count(), "the deploy key and nothing else: " + container);
+      assertTrue(listedInside.contains(TestKeys.fingerprint(deployKey)) && listedInside.contains("deploy-app"), container.toString());
+      Path sig = Files.writeString(dir.resolve("release.sig"), inside.substring(inside.indexOf("-----BEGIN SSH SIGNATURE-----")));
+      Path signers = Files.writeString(dir.resolve("allowed_signers"), "deployer " + TestKeys.publicLine(deployKey) + "\n");
+      Proc.run(T, Map.of(), "release 1.0\n".getBytes(java.nio.charset.StandardCharsets.UTF_8), "/usr/bin/ssh-keygen", "-Y",
+          "verify", "-f", signers.toString(), "-I", "deployer", "-n", "file", "-s", sig.toString()).assertOk();
 
-      // 7. The record: one line per signature (four pushes, one fetch through the grant), each
-      // naming key, client and destination.
+      // 7. The record: one line per signature of the user's agent — four pushes, the fetch through
+      // the grant, the signature in the container — each naming key, client and destination. (The
+      // runner's agent is the runner's own.)
       List<String> audit = Files.readAllLines(dir.resolve("audit.log"));
-      assertEquals(5, audit.size(), String.join("\n", audit));
-      for (String line : audit) {
-        assertTrue(line.contains("key=" + TestKeys.fingerprint(fileKey)) && line.contains("exe=/usr/bin/ssh")
+      assertEquals(6, audit.size(), String.join("\n", audit));
+      for (String line : audit.subList(0, 5)) {
+        assertTrue(line.contains("key=" + TestKeys.fingerprint(fileKey)) && line.contains("exe=/usr/bin/ssh ")
             && line.contains("destination=git.example") && line.contains("result=signed"), String.join("\n", audit));
       }
-      assertEquals(1, audit.stream().filter(l -> l.contains("socket=grant-")).count(), String.join("\n", audit));
+      assertEquals(1, audit.stream().filter(l -> l.contains("socket=grant-") && l.contains("decision=confirm")).count(),
+          String.join("\n", audit));
+      String inContainer = audit.get(5);
+      assertTrue(inContainer.contains("socket=container uid=1000") && inContainer.contains("key=" + TestKeys.fingerprint(deployKey))
+          && inContainer.contains("result=signed"), inContainer);
       assertFalse(String.join("\n", audit).contains("PRIVATE"), "no key material in the record");
       // The story ends: the agent stops (SIGTERM, as systemd stops it). Only systemd's socket stays.
       agent.destroy();
