@@ -93,6 +93,14 @@ class DoctorSetupTest {
       Proc.Result enabled = doctor();
       assertEquals(0, enabled.exitCode(), enabled.toString());
       assertLine(enabled, "OK       keymux.socket is installed and enabled (" + socketUnit + ")");
+      assertFalse(enabled.stdout().contains("enable-linger"), "a session runs: " + enabled);
+
+      // ssh in with no session (no XDG_RUNTIME_DIR): the units start keymux only while logged in.
+      env.remove("XDG_RUNTIME_DIR");
+      Proc.Result noSession = doctor();
+      assertLine(noSession, "NOTE     no user manager runs for you now (no login session)");
+      assertLine(noSession, "loginctl enable-linger " + System.getProperty("user.name"));
+      assertLine(noSession, "sudo keymux install --system --account NAME");
     }
   }
 

@@ -168,6 +168,11 @@ class ServiceAccountTest {
         assertTrue(report.contains("and holds 1 key(s): " + url + " (preloaded)"), report);
         assertTrue(report.contains("PROBLEM  keymux@" + ACCOUNT + ".socket is not enabled"), "installed --no-enable: " + report);
         assertEquals(1, doctor.exitCode(), doctor.toString());
+        // The same, run by the account itself.
+        Proc.Result own = asUid(uid, gid, Map.of(),
+            command("doctor", "--account", ACCOUNT, "--system-root", root.toString()).toArray(String[]::new));
+        assertTrue(own.stdout().contains("OK       the deploy keys file " + copied + " is uid 0's, mode 0600")
+            && own.stdout().contains("and holds 1 key(s): " + url + " (preloaded)"), own.toString());
       }
     }
   }
