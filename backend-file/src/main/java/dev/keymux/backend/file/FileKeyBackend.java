@@ -50,8 +50,9 @@ import org.slf4j.LoggerFactory;
  * with the passphrase from a {@link PassphraseSource} — then kept for {@code unlock-for}.
  * Every unusable file is skipped with one log line naming it and the reason; the rest keep
  * working. With {@code watch} on, files added, changed or removed are picked up without restart.
+ * The offers are kept in memory (the watcher and rescans update them), so a list answers at once.
  */
-final class FileKeyBackend implements Backend {
+final class FileKeyBackend implements Backend.ListsFromMemory {
   private static final Logger log = LoggerFactory.getLogger(FileKeyBackend.class);
   private static final Duration DEBOUNCE = Duration.ofMillis(250);
 
@@ -215,12 +216,6 @@ final class FileKeyBackend implements Backend {
       }
     }
     return out;
-  }
-
-  /** The offers are kept in memory (the watcher and rescans update them). */
-  @Override
-  public Optional<List<Identity>> listAtOnce(Session session) {
-    return Optional.of(list(session));
   }
 
   /** Whether a certificate is valid now; logs each change of that once. */

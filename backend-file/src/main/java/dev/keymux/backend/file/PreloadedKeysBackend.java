@@ -16,7 +16,7 @@ import java.util.Optional;
  * for the daemon's life, listed in the order given, never added to or removed by clients (so
  * {@code ssh-add -D} in a CI job does not drop the deploy keys), wiped on close.
  */
-public final class PreloadedKeysBackend implements Backend {
+public final class PreloadedKeysBackend implements Backend.ListsFromMemory {
   private final String name;
   private final Map<KeyBlob, PreloadedKeys.Key> keys = new LinkedHashMap<>();
 
@@ -40,11 +40,6 @@ public final class PreloadedKeysBackend implements Backend {
     List<Identity> out = new ArrayList<>(keys.size());
     keys.forEach((blob, k) -> out.add(new Identity(blob, k.comment(), name)));
     return out;
-  }
-
-  @Override
-  public Optional<List<Identity>> listAtOnce(Session session) {
-    return Optional.of(list(session));
   }
 
   @Override

@@ -32,6 +32,17 @@ public interface Backend extends Agent, AutoCloseable {
     return Optional.empty();
   }
 
+  /**
+   * A backend whose key list lives in memory (keys added with ssh-add or given at start, key files
+   * whose public halves were read when scanned): its {@link #list} is its {@link #listAtOnce}.
+   */
+  interface ListsFromMemory extends Backend {
+    @Override
+    default Optional<List<Identity>> listAtOnce(Session session) throws AgentException {
+      return Optional.of(list(session));
+    }
+  }
+
   /** A short state of one of this backend's keys for `keymux list` ("locked", "unlocked, locks in 7h59m"); "" if none. */
   default String keyState(KeyBlob key) {
     return "";

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * constraints; any constraint it cannot honour makes it refuse the key (never add it
  * unconstrained). Expired keys are wiped by a timer and are never listed or used.
  */
-public final class InMemoryKeyring implements Backend {
+public final class InMemoryKeyring implements Backend.ListsFromMemory {
   private static final Logger log = LoggerFactory.getLogger(InMemoryKeyring.class);
 
   /** {@code restriction} null: usable towards any destination. */
@@ -113,12 +113,6 @@ public final class InMemoryKeyring implements Backend {
       }
     });
     return out;
-  }
-
-  /** Everything it holds is in memory. */
-  @Override
-  public Optional<List<Identity>> listAtOnce(Session session) {
-    return Optional.of(list(session));
   }
 
   /** At once unless the key asks for confirmation or is a security key (its helper process signs). */
