@@ -78,12 +78,16 @@ class AgentDropInTest {
     pb.environment().clear();
     pb.environment().putAll(KeymuxProcess.cleanEnv(dir));
     Process fg = pb.start();
-    String first = new java.io.BufferedReader(new java.io.InputStreamReader(fg.getInputStream())).readLine();
-    Matcher sock = Pattern.compile("SSH_AUTH_SOCK=([^;]+);").matcher(first == null ? "" : first);
-    assertTrue(sock.find(), "agent -D prints the environment first: " + first);
-    Proc.run(T, Map.of(), "/bin/kill", "-INT", Long.toString(fg.pid())).assertOk();
-    awaitGone(fg.pid());
-    assertFalse(Files.exists(Path.of(sock.group(1)).getParent()), "SIGINT: the directory is gone");
+    try {
+      String first = new java.io.BufferedReader(new java.io.InputStreamReader(fg.getInputStream())).readLine();
+      Matcher sock = Pattern.compile("SSH_AUTH_SOCK=([^;]+);").matcher(first == null ? "" : first);
+      assertTrue(sock.find(), "agent -D prints the environment first: " + first);
+      Proc.run(T, Map.of(), "/bin/kill", "-INT", Long.toString(fg.pid())).assertOk();
+      awaitGone(fg.pid());
+      assertFalse(Files.exists(Path.of(sock.group(1)).getParent()), "SIGINT: the directory is gone");
+    } finally {
+      fg.destroyForcibly();
+    }
     sh(keymux() + " agent sh -c 'test -S \"$SSH_AUTH_SOCK\"'").assertOk(); // the command's end ends the agent
     long deadline = System.currentTimeMillis() + 15_000;
     while (leftovers().size() > 0 && System.currentTimeMillis() < deadline) {
