@@ -521,26 +521,29 @@ final class FileKeyBackend implements Backend.ListsFromMemory {
   }
 
   /**
-   * At once when the key is unlocked in memory and no other request is unlocking or signing with
-   * it; a key still to be read, decrypted or touched goes to {@link #sign}.
+   * At once when the key is unlocked in memory; a key still to be read, decrypted or touched goes
+   * to {@link #sign}. Signatures with an unlocked key run side by side (a key signs without
+   * state): only unlocking is one at a time. A lock or removal that closes the key meanwhile
+   * sends the request to {@link #sign}, which asks again.
    */
   @Override
   public Optional<byte[]> signAtOnce(Session session, KeyBlob blob, byte[] data, int flags) throws AgentException {
     FileKey fk = byBlob.get(blob);
-    if (fk == null || dev.keymux.core.keys.SecurityKey.isSecurityKeyType(blob.type()) || !fk.unlocking.tryLock()) {
+    if (fk == null || dev.keymux.core.keys.SecurityKey.isSecurityKeyType(blob.type())) {
+      return Optional.empty();
+    }
+    requireValidCertificate(fk, blob);
+    Unlocked u;
+    synchronized (fk) {
+      u = fk.unlocked;
+    }
+    if (u == null || !u.current(clock.instant())) {
       return Optional.empty();
     }
     try {
-      if (byBlob.get(blob) != fk) {
-        return Optional.empty();
-      }
-      requireValidCertificate(fk, blob);
-      synchronized (fk) {
-        Unlocked u = fk.unlocked;
-        return u != null && u.current(clock.instant()) ? Optional.of(u.sign(blob, data, flags)) : Optional.empty();
-      }
-    } finally {
-      fk.unlocking.unlock();
+      return Optional.of(u.sign(blob, data, flags));
+    } catch (IllegalStateException closedMeanwhile) {
+      return Optional.empty();
     }
   }
 

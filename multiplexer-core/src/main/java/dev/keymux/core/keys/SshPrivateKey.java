@@ -249,7 +249,8 @@ public final class SshPrivateKey implements AutoCloseable {
   /**
    * Signs {@code data}; returns the SSH signature blob. RSA uses rsa-sha2-256 or rsa-sha2-512
    * when the flags ask for it (256 when both are set, like OpenSSH), else ssh-rsa (SHA-1) as RFC 8332 §3 requires; other types ignore
-   * the flags. A certificate signs with its key's algorithm.
+   * the flags. A certificate signs with its key's algorithm. Safe from several threads at once:
+   * each call makes its own signer over the key's immutable parameters.
    */
   public byte[] sign(byte[] data, int flags) {
     if (closed) {

@@ -44,6 +44,39 @@ class SshPrivateKeyTest {
     }
   }
 
+  /** Backends sign with one key from several threads at once: every signature must still verify. */
+  @ParameterizedTest
+  @ValueSource(strings = {"ed25519", "ecdsa-256", "rsa-2048"})
+  void oneKeySignsFromManyThreadsAtOnce(String type) throws Exception {
+    try (SshPrivateKey key = SshPrivateKey.fromAgentWire(wire(type).keyMaterial())) {
+      int threads = 8;
+      int each = type.startsWith("rsa") ? 10 : 100;
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+      java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+      List<java.util.concurrent.Future<Integer>> done = new java.util.ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int id = t;
+        done.add(pool.submit(() -> {
+          go.await();
+          int verified = 0;
+          for (int i = 0; i < each; i++) {
+            byte[] data = ("thread " + id + " message " + i).getBytes();
+            byte[] sig = key.sign(data, type.startsWith("rsa") ? dev.keymux.core.wire.AgentProtocol.SSH_AGENT_RSA_SHA2_512 : 0);
+            if (SshSignatures.verify(key.publicBlob(), sig, data)) {
+              verified++;
+            }
+          }
+          return verified;
+        }));
+      }
+      go.countDown();
+      for (java.util.concurrent.Future<Integer> f : done) {
+        assertEquals(each, f.get(60, java.util.concurrent.TimeUnit.SECONDS), "every signature verifies");
+      }
+      pool.shutdown();
+    }
+  }
+
   @Test
   void md5FingerprintMatchesSshKeygen() throws Exception {
     Path k = TestKeys.generate(dir, "md5", "ed25519", "t");
