@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -16,6 +18,9 @@ import java.util.concurrent.TimeUnit;
  * input is /dev/null, so nothing can stop to ask.
  */
 public final class Programs {
+  /** A user lookup may go to the network (LDAP), but not for long. */
+  private static final Duration LOOKUP_TIMEOUT = Duration.ofSeconds(10);
+
   private Programs() {}
 
   /** What a command did: exit code (-1: it could not run or timed out) and its output, stderr included. */
@@ -81,5 +86,19 @@ public final class Programs {
     } catch (IOException ignored) {
       // the process ended; what was read is the output
     }
+  }
+
+  /** The uid of user {@code name} through {@code id -u} (so NSS users count), or empty when this host has none. */
+  public static OptionalInt uidOf(String name) {
+    Outcome r = run(LOOKUP_TIMEOUT, List.of("id", "-u", "--", name));
+    String out = r.output().strip();
+    return r.ok() && out.matches("\\d{1,10}") ? OptionalInt.of(Integer.parseInt(out)) : OptionalInt.empty();
+  }
+
+  /** The user name of {@code uid}, or empty when this host has none. */
+  public static Optional<String> nameOf(int uid) {
+    Outcome r = run(LOOKUP_TIMEOUT, List.of("id", "-nu", "--", Integer.toString(uid)));
+    String out = r.output().strip();
+    return r.ok() && !out.isEmpty() ? Optional.of(out) : Optional.empty();
   }
 }

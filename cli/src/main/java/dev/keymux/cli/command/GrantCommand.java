@@ -1,5 +1,6 @@
 package dev.keymux.cli.command;
 
+import dev.keymux.cli.Programs;
 import dev.keymux.cli.Settings;
 import dev.keymux.cli.SshTime;
 import dev.keymux.cli.UserError;
@@ -13,9 +14,7 @@ import dev.keymux.core.wire.AgentResponse;
 import dev.keymux.core.wire.ProtocolException;
 import dev.keymux.core.wire.SshReader;
 import dev.keymux.core.wire.SshWriter;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,7 +23,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -103,33 +101,14 @@ final class GrantCommand implements Callable<Integer> {
       }
       return (int) uid;
     }
-    String out = run("id", "-u", "--", user);
-    if (out == null || !out.matches("\\d+")) {
-      throw new UserError("no such user: " + user);
-    }
-    return Integer.parseInt(out);
+    return Programs.uidOf(user).orElseThrow(() -> new UserError("no such user: " + user));
   }
 
   /** "uid 1001 (deploy)", or just "uid 1001" when the name cannot be found. */
   static String who(int uid) {
-    String name = run("id", "-nu", Integer.toString(uid));
-    return "uid " + uid + (name == null || name.isEmpty() ? "" : " (" + name + ")");
+    return "uid " + uid + Programs.nameOf(uid).map(n -> " (" + n + ")").orElse("");
   }
 
-  private static String run(String... command) {
-    try {
-      Process p = new ProcessBuilder(command).redirectErrorStream(false).redirectError(ProcessBuilder.Redirect.DISCARD)
-          .start();
-      p.getOutputStream().close();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-      return p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0 ? out : null;
-    } catch (IOException e) {
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
-    }
-  }
 
   /** {@code s} as one sh word: as it is when plain, else single-quoted. */
   static String shellWord(String s) {

@@ -13,7 +13,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -36,7 +35,6 @@ public final class ServiceAccount {
   public static final String SERVICE = "keymux@.service";
   /** An account name systemd accepts as an instance and useradd as a user. */
   private static final Pattern NAME = Pattern.compile("[a-z_][a-z0-9_-]{0,31}");
-  private static final Duration SYSTEMCTL_TIMEOUT = Duration.ofSeconds(30);
   /** Where ProtectHome= hides files from the service: its jar and archive must live elsewhere. */
   private static final List<String> HIDDEN_BY_PROTECT_HOME = List.of("/home", "/root", "/run/user");
 
@@ -361,12 +359,8 @@ public final class ServiceAccount {
 
   /** The account's uid; a UserError when this host has no such account. */
   public static int uidOf(String account) {
-    Programs.Outcome r = Programs.run(Duration.ofSeconds(10), List.of("id", "-u", "--", account));
-    String uid = r.output().strip();
-    if (!r.ok() || !uid.matches("\\d+")) {
-      throw new UserError("no such account: " + account + " (make it first, e.g. useradd --system " + account + ")");
-    }
-    return Integer.parseInt(uid);
+    return Programs.uidOf(account).orElseThrow(
+        () -> new UserError("no such account: " + account + " (make it first, e.g. useradd --system " + account + ")"));
   }
 
   /** Where the archive goes: beside the jar, never in root's cache directory, which the service cannot read. */
@@ -375,8 +369,6 @@ public final class ServiceAccount {
   }
 
   private static Programs.Outcome systemctl(String... args) {
-    List<String> cmd = new ArrayList<>(List.of("systemctl"));
-    cmd.addAll(List.of(args));
-    return Programs.run(SYSTEMCTL_TIMEOUT, cmd);
+    return UserUnits.systemctl(false, args);
   }
 }

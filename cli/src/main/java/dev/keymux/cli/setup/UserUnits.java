@@ -119,7 +119,15 @@ public final class UserUnits {
 
   /** Runs {@code systemctl --user ARGS}, never throwing: a missing systemctl is an outcome too. */
   public static Programs.Outcome systemctl(String... args) {
-    List<String> cmd = new ArrayList<>(List.of("systemctl", "--user"));
+    return systemctl(true, args);
+  }
+
+  /** {@code systemctl [--user] ARGS}: the user's manager, or the system's. */
+  static Programs.Outcome systemctl(boolean user, String... args) {
+    List<String> cmd = new ArrayList<>(List.of("systemctl"));
+    if (user) {
+      cmd.add("--user");
+    }
     cmd.addAll(List.of(args));
     return Programs.run(SYSTEMCTL_TIMEOUT, cmd);
   }

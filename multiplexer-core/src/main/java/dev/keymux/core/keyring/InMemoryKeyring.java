@@ -118,27 +118,28 @@ public final class InMemoryKeyring implements Backend.ListsFromMemory {
   /** At once unless the key asks for confirmation or is a security key (its helper process signs). */
   @Override
   public Optional<byte[]> signAtOnce(Session session, KeyBlob blob, byte[] data, int flags) throws AgentException {
-    Entry e;
-    synchronized (this) {
-      purgeExpired();
-      e = keys.get(blob);
-    }
+    Entry e = entry(blob);
     if (e == null || e.confirm() || e.securityKey() != null) {
       return Optional.empty();
     }
-    return Optional.of(sign(session, blob, data, flags));
+    return Optional.of(sign(session, blob, e, data, flags));
   }
 
   @Override
   public byte[] sign(Session session, KeyBlob blob, byte[] data, int flags) throws AgentException {
-    Entry e;
-    synchronized (this) {
-      purgeExpired();
-      e = keys.get(blob);
-    }
+    Entry e = entry(blob);
     if (e == null) {
       throw AgentException.failed("key not held by " + name);
     }
+    return sign(session, blob, e, data, flags);
+  }
+
+  private synchronized Entry entry(KeyBlob blob) {
+    purgeExpired();
+    return keys.get(blob);
+  }
+
+  private byte[] sign(Session session, KeyBlob blob, Entry e, byte[] data, int flags) throws AgentException {
     if (e.restriction() != null) {
       e.restriction().authorizeSignature(session, blob, data);
     }

@@ -12,8 +12,8 @@ import java.util.Set;
 public final class Posix {
   private Posix() {}
 
-  private static final int UID = readId("Uid:");
-  private static final int GID = readId("Gid:");
+  /** Real uid and gid, read once. */
+  private static final int[] IDS = readIds();
 
   /**
    * The real uid of this process, from /proc/self/status. Not from the JDK's
@@ -21,26 +21,32 @@ public final class Posix {
    * {@code --user 1000}) and would make such a process take itself for root.
    */
   public static int currentUid() {
-    return UID;
+    return IDS[0];
   }
 
   /** The real gid of this process, read the same way. */
   public static int currentGid() {
-    return GID;
+    return IDS[1];
   }
 
-  private static int readId(String field) {
+  private static int[] readIds() {
+    int[] ids = {-1, -1};
     try {
       for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith(field)) {
-          return Integer.parseInt(line.substring(field.length()).trim().split("\\s+")[0]);
+        int i = line.startsWith("Uid:") ? 0 : line.startsWith("Gid:") ? 1 : -1;
+        if (i >= 0) {
+          ids[i] = Integer.parseInt(line.substring(4).trim().split("\\s+")[0]);
         }
       }
     } catch (IOException | RuntimeException e) {
-      // no /proc: ask the JDK
+      // no /proc: ask the JDK below
     }
-    com.sun.security.auth.module.UnixSystem jdk = new com.sun.security.auth.module.UnixSystem();
-    return (int) (field.equals("Uid:") ? jdk.getUid() : jdk.getGid());
+    if (ids[0] < 0 || ids[1] < 0) {
+      com.sun.security.auth.module.UnixSystem jdk = new com.sun.security.auth.module.UnixSystem();
+      ids[0] = (int) jdk.getUid();
+      ids[1] = (int) jdk.getGid();
+    }
+    return ids;
   }
 
   /**
